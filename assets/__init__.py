@@ -1,0 +1,1 @@
+"""Icons and templates shipped as package data."""

@@ -1,0 +1,1 @@
+"""rolebar's tray icon: one client of :mod:`rolebar.core`."""
