@@ -1,0 +1,101 @@
+"""rolebar's cache: 0600 JSON files in a 0700 directory, one file lock per entry.
+
+Names are hashes of what identifies an entry, so no profile name or ARN shows in a
+file name. Unreadable means missing. Writes are atomic (temporary file in the same
+folder, fsync, rename). Whoever waits on a lock re-reads the entry afterwards: that is
+how fifty simultaneous callers make one STS call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from rolebar.core import paths
+from rolebar.core.errors import RolebarError
+from rolebar.core.fastpath import entry_name as entry_name
+
+log = logging.getLogger(__name__)
+
+# Long enough for a person to fetch a code from a phone while another caller waits.
+LOCK_TIMEOUT = 300.0
+
+
+class Cache:
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = root
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            self._root = paths.cache_dir()
+        return self._root
+
+    def _dir(self) -> Path:
+        try:
+            return paths.private_dir(self.root)
+        except OSError as exc:
+            raise RolebarError(f"cache {self.root}", f"cannot create it ({exc.strerror})") from exc
+
+    def path(self, name: str) -> Path:
+        return self.root / f"{name}.json"
+
+    def load(self, name: str) -> dict[str, Any] | None:
+        try:
+            with open(self.path(name), encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def store(self, name: str, data: dict[str, Any]) -> None:
+        folder = self._dir()
+        try:
+            # mkstemp creates the file 0600 whatever the umask.
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise RolebarError(f"cache {folder}", f"cannot write ({exc.strerror})") from exc
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path(name))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise RolebarError(f"cache {folder}", f"cannot write ({exc.strerror})") from exc
+
+    def delete(self, name: str) -> bool:
+        try:
+            os.unlink(self.path(name))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def names(self, kind: str) -> list[str]:
+        try:
+            return sorted(p.stem for p in self.root.glob(f"{kind}-*.json"))
+        except OSError:
+            return []
+
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        locks = paths.private_dir(self._dir() / "locks")
+        lock = FileLock(str(locks / f"{name}.lock"), mode=0o600)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout as exc:
+            raise RolebarError("cache", "another rolebar process holds the lock") from exc
+        try:
+            yield
+        finally:
+            lock.release()

@@ -1,0 +1,31 @@
+"""The `rolebar` command.
+
+The top of this module imports only the standard library: `rolebar process` answers a
+cache hit through `fastpath` before argparse, logging or botocore are loaded. Everything
+else parses the command line, runs one command module and turns a `RolebarError` into the
+one `rolebar: ...` line of DESIGN.md section 5.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+# Subcommands, each a module in rolebar.core.commands (DESIGN.md section 5).
+COMMANDS = (
+    "assume", "process", "exec", "select", "keep", "tray", "status", "profiles",
+    "autostart", "forget", "demo", "doctor",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["process"]:
+        from rolebar.core import fastpath
+
+        if (answer := fastpath.process(args[1:])) is not None:
+            sys.stdout.write(answer + "\n")
+            return 0
+    from rolebar.core.commands import dispatch
+
+    return dispatch(args, COMMANDS)

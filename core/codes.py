@@ -1,0 +1,223 @@
+"""Where a one-time code comes from, and the guard that never sends one twice.
+
+Sources form a resolver chain (like botocore's credential providers): each returns a code
+or None to pass on. Order (DESIGN.md section 3): `-t`, `generate_token`, the running
+tray, a GUI prompt where a display exists, the terminal. The guard remembers, per MFA
+device and across processes, which codes were sent lately; a source that repeats one is
+asked again after the next 30-second step.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import importlib.util
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from rolebar.core.cache import Cache, entry_name
+from rolebar.core.errors import CodeReusedError, NoCodeError
+
+log = logging.getLogger(__name__)
+
+STEP = 30
+SIX_DIGITS = re.compile(r"\d{6}")
+# Long enough for a password manager to show its unlock prompt and for a person to answer.
+DEFAULT_COMMAND_TIMEOUT = 120.0
+PROMPT_TIMEOUT = 300.0
+REMEMBER = 4 * STEP  # STS accepts a code for about three steps
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    device: str
+    profile: str
+
+    @property
+    def message(self) -> str:
+        """What prompts show: the profile and the device, nothing else."""
+        return f"One-time code for {self.device} (profile {self.profile})"
+
+
+class CodeSource(Protocol):
+    name: str
+    # After a repeated code: "step" waits for the next step and asks again, "ask" asks
+    # again at once (a person reads the hint), "never" fails (a fixed `-t` code).
+    on_repeat: str
+
+    def get(self, request: CodeRequest) -> str | None: ...
+
+
+def six_digits(text: str) -> str | None:
+    text = text.strip()
+    return text if SIX_DIGITS.fullmatch(text) else None
+
+
+class GivenCode:
+    """The `-t CODE` of the command line."""
+
+    name = "-t"
+    on_repeat = "never"
+
+    def __init__(self, code: str) -> None:
+        self._code = code
+
+    def get(self, request: CodeRequest) -> str | None:
+        return self._code
+
+
+class CommandCode:
+    """swrole's `generate_token` (aws-vault's `mfa_process`), run without a shell."""
+
+    name = "generate_token"
+    on_repeat = "step"
+
+    def __init__(self, argv: Sequence[str], timeout: float | None = None) -> None:
+        self.argv = list(argv)
+        env_timeout = os.environ.get("ROLEBAR_TOKEN_TIMEOUT")
+        self.timeout = timeout or (float(env_timeout) if env_timeout else DEFAULT_COMMAND_TIMEOUT)
+
+    def get(self, request: CodeRequest) -> str | None:
+        subject = f"profile {request.profile}: generate_token {self.argv[0]!r}"
+        try:
+            done = subprocess.run(
+                self.argv, stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=self.timeout, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            log.warning("%s: no answer within %.0f s", subject, self.timeout)
+            return None
+        except OSError as exc:
+            log.warning("%s: cannot run (%s)", subject, exc.strerror)
+            return None
+        if done.returncode != 0:
+            log.warning("%s: exited with status %d", subject, done.returncode)
+            return None
+        code = six_digits(done.stdout.decode("utf-8", "replace"))
+        if code is None:
+            log.warning("%s: printed no 6-digit code", subject)
+        return code
+
+
+class GuiPrompt:
+    """A dialog in a subprocess (`python -m rolebar.tray.prompt`), when a display exists."""
+
+    name = "prompt"
+    on_repeat = "ask"
+    module = "rolebar.tray.prompt"
+
+    def available(self) -> bool:
+        if sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            return False
+        return importlib.util.find_spec(self.module) is not None
+
+    def get(self, request: CodeRequest) -> str | None:
+        if not self.available():
+            return None
+        argv = [sys.executable, "-m", self.module, "--message", request.message]
+        try:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  timeout=PROMPT_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return six_digits(done.stdout.decode()) if done.returncode == 0 else None
+
+
+class TerminalPrompt:
+    """The controlling terminal: reads and writes `/dev/tty`, never stdout."""
+
+    name = "terminal"
+    on_repeat = "ask"
+
+    def get(self, request: CodeRequest) -> str | None:
+        try:
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        except OSError:
+            return None
+        os.close(fd)
+        try:
+            # getpass reads and writes /dev/tty when it can open it, with echo off.
+            answer = getpass.getpass(f"{request.message}: ")
+        except (EOFError, KeyboardInterrupt, OSError):
+            return None
+        return six_digits(answer)
+
+
+class Guard:
+    """Per-device memory of the codes sent lately, shared by every rolebar process."""
+
+    def __init__(self, cache: Cache, clock: Callable[[], float] = time.time) -> None:
+        self._cache = cache
+        self._clock = clock
+
+    def claim(self, device: str, code: str) -> bool:
+        """Record `code` as sent; False if it was sent lately and must not go again."""
+        name = entry_name("guard", device=device)
+        digest = hashlib.sha256(f"{device}\0{code}".encode()).hexdigest()
+        with self._cache.lock(name):
+            now = self._clock()
+            entry = self._cache.load(name) or {}
+            used = [(d, t) for d, t in entry.get("used", []) if now - t < REMEMBER]
+            if any(d == digest for d, _ in used):
+                return False
+            used.append((digest, now))
+            self._cache.store(name, {"used": used})
+        return True
+
+
+@dataclass
+class CodeChain:
+    sources: Sequence[CodeSource]
+    guard: Guard
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+    def obtain(self, request: CodeRequest) -> tuple[str, CodeSource]:
+        """The first fresh code any source gives, claimed in the guard."""
+        for source in self.sources:
+            for _ in range(3):
+                code = source.get(request)
+                if code is None:
+                    log.debug("mfa %s: %s gave no code", request.device, source.name)
+                    break
+                if self.guard.claim(request.device, code):
+                    log.info("mfa %s: code from %s", request.device, source.name)
+                    return code, source
+                if source.on_repeat == "never":
+                    raise CodeReusedError(
+                        f"profile {request.profile}",
+                        "that one-time code was already used; wait for the next one",
+                    )
+                if source.on_repeat == "step":
+                    wait = STEP - self.clock() % STEP + 0.5
+                    log.info("mfa %s: %s repeated a used code; waiting %.0f s for the next",
+                             request.device, source.name, wait)
+                    self.sleep(wait)
+        raise NoCodeError(f"profile {request.profile}",
+                          f"no one-time code for {request.device} (tried "
+                          f"{', '.join(s.name for s in self.sources) or 'no source'})")
+
+
+def default_sources(given: str | None, command: Sequence[str] | None,
+                    extra: Sequence[CodeSource] = (), interactive: bool = True
+                    ) -> list[CodeSource]:
+    """The chain of DESIGN.md section 3; `extra` (the running tray) goes before prompts."""
+    sources: list[CodeSource] = []
+    if given is not None:
+        sources.append(GivenCode(given))
+    if command:
+        sources.append(CommandCode(command))
+    sources.extend(extra)
+    if interactive:
+        sources.extend([GuiPrompt(), TerminalPrompt()])
+    return sources
+

@@ -1,0 +1,227 @@
+"""The engine's front door: "credentials for profile P".
+
+plan -> cache -> codes -> sts -> cache. The CLI, `credential_process`, the keeper and the
+tray all come through here. Methods return frozen dataclasses of plain values.
+
+Single flight: role credentials are fetched under one lock per profile and MFA sessions
+under one lock per device; whoever waited on a lock reads the cache again before calling
+STS, so many simultaneous cold callers make one GetSessionToken and one AssumeRole.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rolebar.core.cache import Cache, entry_name
+from rolebar.core.codes import CodeChain, CodeRequest, CodeSource, Guard, default_sources
+from rolebar.core.credentials import Credentials, Keys
+from rolebar.core.fastpath import fresh, role_entry_name, stamps
+from rolebar.core.profiles import Catalog, Plan, ProfileInfo
+from rolebar.core.sts import InvalidCode, SessionRouteRefused, Sts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProfileStatus:
+    profile: str
+    route: str
+    reason: str
+    device: str | None
+    expires: float | None  # cached role credentials, if any are still valid
+    session_expires: float | None  # the MFA session behind them, if any
+    needs_code: bool  # the next refresh needs a one-time code nobody can supply silently
+
+
+class Engine:
+    """Credentials for profiles, with the cache, the code chain and STS behind them."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        cache: Cache | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        interactive: bool = True,
+        extra_sources: Sequence[CodeSource] = (),
+        sts: Callable[[str, str | None], Sts] = Sts,
+    ) -> None:
+        self.env = os.environ if env is None else env
+        self.cache = cache or Cache()
+        self.clock = clock
+        self.sleep = sleep
+        self.interactive = interactive
+        self.extra_sources = list(extra_sources)
+        self._sts = sts
+
+    # -- the front door ----------------------------------------------------------------
+
+    def catalog(self) -> Catalog:
+        return Catalog.load(self.env)
+
+    def profiles(self) -> list[ProfileInfo]:
+        return self.catalog().assumable()
+
+    def plan(self, profile: str) -> Plan:
+        return self.catalog().plan(profile)
+
+    def credentials(self, profile: str, *, code: str | None = None, force: bool = False,
+                    interactive: bool | None = None) -> Credentials:
+        """Fresh credentials for `profile`, from the cache when it holds them.
+
+        `force` ignores what was cached before this call (a refresh ahead of time); a
+        caller that waited on the lock still takes what another process fetched meanwhile.
+        """
+        plan = self.plan(profile)
+        name = role_entry_name(profile, plan.files)
+        started = self.clock()
+        if not force and (hit := self._role_hit(name, plan)):
+            return hit
+        with self.cache.lock(name):
+            if hit := self._role_hit(name, plan, issued_after=started if force else None):
+                return hit
+            chain = self._chain(plan, code, interactive)
+            creds = self._fetch(plan, chain)
+            self.cache.store(name, {
+                **creds.to_dict(),
+                "profile": profile,
+                "plan": plan.fingerprint,
+                "stamps": stamps(plan.files),
+            })
+            return creds
+
+    def cached(self, profile: str) -> Credentials | None:
+        """Fresh cached credentials for `profile`, or None; never calls STS."""
+        plan = self.plan(profile)
+        return self._role_hit(role_entry_name(profile, plan.files), plan)
+
+    def status(self, profiles: Sequence[str] | None = None) -> list[ProfileStatus]:
+        catalog = self.catalog()
+        names = profiles if profiles is not None else [p.name for p in catalog.assumable()]
+        return [self._status(catalog.plan(name)) for name in names]
+
+    def needs_code(self, profile: str) -> bool:
+        return self._status(self.plan(profile)).needs_code
+
+    def forget(self, profile: str | None = None) -> int:
+        """Drop cached role credentials and MFA sessions (of one profile, or all)."""
+        if profile is None:
+            names = self.cache.names("role") + self.cache.names("session")
+        else:
+            plan = self.plan(profile)
+            names = [role_entry_name(profile, plan.files)]
+            if plan.device:
+                names.append(self._session_name(plan))
+        return sum(self.cache.delete(name) for name in names)
+
+    # -- cache -------------------------------------------------------------------------
+
+    def _role_hit(self, name: str, plan: Plan, issued_after: float | None = None
+                  ) -> Credentials | None:
+        entry = self.cache.load(name)
+        if not entry or entry.get("plan") != plan.fingerprint:
+            return None
+        try:
+            creds = Credentials.from_dict(entry)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not fresh(entry, self.clock()):
+            return None
+        if issued_after is not None and creds.issued < issued_after:
+            return None
+        if entry.get("stamps") != (current := stamps(plan.files)):
+            # The AWS files changed but not this plan: re-stamp so the fast path hits again.
+            self.cache.store(name, {**entry, "stamps": current})
+        return creds
+
+    def _session_name(self, plan: Plan) -> str:
+        return entry_name("session", device=plan.device or "", key=plan.source.access_key_id)
+
+    def _load_session(self, plan: Plan) -> Credentials | None:
+        entry = self.cache.load(self._session_name(plan))
+        try:
+            session = Credentials.from_dict(entry) if entry else None
+        except (KeyError, TypeError, ValueError):
+            return None
+        return session if session and session.usable(self.clock()) else None
+
+    def _status(self, plan: Plan) -> ProfileStatus:
+        role = self._role_hit(role_entry_name(plan.profile, plan.files), plan)
+        session = self._load_session(plan) if plan.route == "session" else None
+        needs_code = plan.device is not None and plan.code_command is None and (
+            plan.route == "direct" or session is None
+        )
+        return ProfileStatus(
+            profile=plan.profile, route=plan.route, reason=plan.reason, device=plan.device,
+            expires=role.expires if role else None,
+            session_expires=session.expires if session else None,
+            needs_code=needs_code,
+        )
+
+    # -- fetching ----------------------------------------------------------------------
+
+    def _chain(self, plan: Plan, code: str | None, interactive: bool | None) -> CodeChain:
+        interactive = self.interactive if interactive is None else interactive
+        sources = default_sources(code, plan.code_command, self.extra_sources, interactive)
+        return CodeChain(sources, Guard(self.cache, self.clock), self.sleep, self.clock)
+
+    def _fetch(self, plan: Plan, chain: CodeChain) -> Credentials:
+        sts = self._sts(plan.profile, plan.region)
+        log.debug("profile %s: %s", plan.profile, plan.reason)
+        caller: Keys | Credentials = plan.source
+        steps = list(plan.roles)
+        if plan.route == "session":
+            caller = self._session(plan, chain, sts)
+            if steps:
+                try:
+                    caller = sts.assume_role(caller, steps.pop(0), session=True)
+                except SessionRouteRefused:
+                    log.info("profile %s: the role refused the MFA session; direct AssumeRole",
+                             plan.profile)
+                    caller = self._with_code(plan, chain, lambda code: sts.assume_role(
+                        plan.source, plan.roles[0], device=plan.device, code=code))
+        elif plan.route == "direct":
+            first = steps.pop(0)
+            caller = self._with_code(plan, chain, lambda code: sts.assume_role(
+                plan.source, first, device=plan.device, code=code))
+        for step in steps:
+            caller = sts.assume_role(caller, step)
+        assert isinstance(caller, Credentials)
+        return caller
+
+    def _session(self, plan: Plan, chain: CodeChain, sts: Sts) -> Credentials:
+        """The MFA session for the plan's device, fetched once for every role behind it."""
+        if session := self._load_session(plan):
+            return session
+        name = self._session_name(plan)
+        with self.cache.lock(name):
+            if session := self._load_session(plan):
+                return session
+            assert plan.device is not None
+            device = plan.device
+            session = self._with_code(plan, chain, lambda code: sts.get_session_token(
+                plan.source, device, code, plan.session_seconds))
+            self.cache.store(name, {**session.to_dict(), "device": device})
+            return session
+
+    def _with_code(self, plan: Plan, chain: CodeChain,
+                   call: Callable[[str], Credentials]) -> Credentials:
+        """Make `call` with a fresh code; a rejected code is retried once with the next."""
+        assert plan.device is not None
+        request = CodeRequest(plan.device, plan.profile)
+        code, source = chain.obtain(request)
+        try:
+            return call(code)
+        except InvalidCode:
+            if source.on_repeat == "never":
+                raise
+            log.info("profile %s: code rejected; trying once more with the next code",
+                     plan.profile)
+            code, _ = chain.obtain(request)
+            return call(code)
+

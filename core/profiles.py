@@ -1,0 +1,304 @@
+"""The AWS config files -> a resolved plan per profile.
+
+Parsing is botocore's (its loader handles `[profile x]`, `[default]`, `[services]` and
+`[sso-session]` blocks); keys in the credentials file override the config file's per
+profile. A plan says which long-term keys sign the first call, whether an MFA session is
+fetched first, which roles are assumed in order, and why this route was chosen.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rolebar.core import paths
+from rolebar.core.credentials import Keys
+from rolebar.core.errors import ConfigError, ProfileNotFound
+
+log = logging.getLogger(__name__)
+
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,128}$")
+SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
+MAX_CHAINED = 3600  # STS caps role credentials obtained with session or role credentials
+DEFAULT_SESSION_SECONDS = 12 * 3600
+
+Route = Literal["session", "direct", "none"]
+
+
+@dataclass(frozen=True)
+class RoleStep:
+    profile: str
+    role_arn: str
+    session_name: str
+    external_id: str | None = None
+    duration: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to get credentials for `profile`."""
+
+    profile: str
+    source: Keys
+    roles: tuple[RoleStep, ...]
+    route: Route
+    reason: str
+    device: str | None = None  # the MFA serial, when one is needed
+    session_seconds: int = DEFAULT_SESSION_SECONDS
+    code_command: tuple[str, ...] | None = None  # generate_token / mfa_process argv
+    region: str | None = None
+    files: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever anything that shapes the credentials changes (no secrets)."""
+        shape = [self.source.profile, self.source.access_key_id, self.route, self.device,
+                 self.session_seconds, self.region, [vars(r) for r in self.roles]]
+        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    name: str
+    role_arn: str | None
+    device: str | None
+    route: Route
+    region: str | None
+    has_code_command: bool
+
+
+class Catalog:
+    """The parsed AWS files of one moment."""
+
+    def __init__(self, profiles: dict[str, dict[str, Any]], files: tuple[Path, Path]) -> None:
+        self._profiles = profiles
+        self.files = files
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] = os.environ) -> Catalog:
+        config, creds = paths.aws_config_file(env), paths.aws_credentials_file(env)
+        profiles: dict[str, dict[str, Any]] = {}
+        for name, values in _parse(config, config=True).items():
+            profiles[name] = dict(values)
+        for name, values in _parse(creds, config=False).items():
+            profiles.setdefault(name, {}).update(values)
+        return cls(profiles, (config, creds))
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._profiles)
+
+    def assumable(self) -> list[ProfileInfo]:
+        """Profiles with a role to assume or an MFA session to open; broken ones left out."""
+        found = []
+        for name in self.names:
+            values = self._profiles[name]
+            if "role_arn" not in values and "mfa_serial" not in values:
+                continue
+            try:
+                plan = self.plan(name)
+            except ConfigError as exc:
+                log.debug("profile %s: not assumable: %s", name, exc.cause)
+                continue
+            found.append(ProfileInfo(
+                name=name,
+                role_arn=plan.roles[-1].role_arn if plan.roles else None,
+                device=plan.device,
+                route=plan.route,
+                region=plan.region,
+                has_code_command=plan.code_command is not None,
+            ))
+        return found
+
+    def values(self, name: str) -> dict[str, Any]:
+        try:
+            return self._profiles[name]
+        except KeyError:
+            raise ProfileNotFound(
+                f"profile {name}", f"not found in {self.files[0]} or {self.files[1]}"
+            ) from None
+
+    def plan(self, name: str) -> Plan:
+        values = self.values(name)
+        if "credential_source" in values:
+            raise ConfigError(f"profile {name}", "credential_source is not supported")
+        if "role_arn" not in values:
+            if "mfa_serial" not in values:
+                raise ConfigError(f"profile {name}", "has no role_arn or mfa_serial to assume")
+            source = self._keys(name, values)
+            return self._finish(name, source, (), values["mfa_serial"], name)
+
+        chain, source = self._chain(name)
+        device = next(
+            (self._profiles[step.profile].get("mfa_serial") for step in reversed(chain)
+             if self._profiles[step.profile].get("mfa_serial")),
+            None,
+        )
+        owner = next((s.profile for s in reversed(chain)
+                      if self._profiles[s.profile].get("mfa_serial") == device), name)
+        return self._finish(name, source, tuple(chain), device, owner)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _chain(self, name: str) -> tuple[list[RoleStep], Keys]:
+        """Walk source_profile down to static keys; the chain comes back source first."""
+        steps: list[RoleStep] = []
+        seen: list[str] = []
+        current = name
+        while True:
+            if current in seen:
+                loop = " -> ".join([*seen, current])
+                raise ConfigError(f"profile {name}", f"source_profile cycle: {loop}")
+            seen.append(current)
+            values = self.values(current) if current == name else self._source(name, current)
+            if "role_arn" not in values:
+                return list(reversed(steps)), self._keys(name, values, current)
+            steps.append(self._role_step(current, values))
+            source = values.get("source_profile")
+            if not source:
+                if "credential_source" in values:
+                    raise ConfigError(f"profile {current}", "credential_source is not supported")
+                raise ConfigError(f"profile {current}", "role_arn without source_profile")
+            if source == current:  # a role profile holding its own keys, as botocore allows
+                return list(reversed(steps)), self._keys(name, values, current)
+            current = source
+
+    def _source(self, name: str, source: str) -> dict[str, Any]:
+        if source not in self._profiles:
+            raise ConfigError(f"profile {name}", f"source_profile {source} does not exist")
+        return self._profiles[source]
+
+    def _keys(self, name: str, values: Mapping[str, Any], owner: str | None = None) -> Keys:
+        owner = owner or name
+        key_id, secret = values.get("aws_access_key_id"), values.get("aws_secret_access_key")
+        if not key_id or not secret:
+            subject = f"profile {name}" if owner == name else f"profile {name}: source {owner}"
+            raise ConfigError(subject, "has no aws_access_key_id and aws_secret_access_key")
+        return Keys(owner, key_id, secret, values.get("aws_session_token") or None)
+
+    def _role_step(self, name: str, values: Mapping[str, Any]) -> RoleStep:
+        arn = values["role_arn"]
+        if not ROLE_ARN.match(arn):
+            raise ConfigError(f"profile {name}", f"malformed role_arn {arn!r}")
+        return RoleStep(
+            profile=name,
+            role_arn=arn,
+            session_name=_session_name(name, values.get("role_session_name")),
+            external_id=values.get("external_id") or None,
+            duration=_seconds(name, values, "duration_seconds", 900, 43200),
+        )
+
+    def _finish(self, name: str, source: Keys, chain: tuple[RoleStep, ...],
+                device: str | None, owner: str) -> Plan:
+        values = self._profiles[name]
+        route, reason = _route(values, chain, device)
+        session_seconds = _seconds(name, values, "rolebar_session_seconds", 900, 129600)
+        return Plan(
+            profile=name,
+            source=source,
+            roles=chain,
+            route=route,
+            reason=reason,
+            device=device,
+            session_seconds=session_seconds or DEFAULT_SESSION_SECONDS,
+            code_command=self._code_command(owner) if device else None,
+            region=self._region(name),
+            files=tuple(str(f) for f in self.files),
+        )
+
+    def _code_command(self, owner: str) -> tuple[str, ...] | None:
+        """generate_token (or aws-vault's mfa_process): the owner first, then its sources."""
+        current: str | None = owner
+        seen = set()
+        while current and current not in seen and current in self._profiles:
+            seen.add(current)
+            values = self._profiles[current]
+            command = values.get("generate_token") or values.get("mfa_process")
+            if command:
+                try:
+                    argv = tuple(shlex.split(command))
+                except ValueError as exc:
+                    raise ConfigError(f"profile {current}", f"generate_token: {exc}") from None
+                return argv or None
+            current = values.get("source_profile")
+        return None
+
+    def _region(self, name: str) -> str | None:
+        current: str | None = name
+        seen = set()
+        while current and current not in seen and current in self._profiles:
+            seen.add(current)
+            if region := self._profiles[current].get("region"):
+                return str(region)
+            current = self._profiles[current].get("source_profile")
+        return None
+
+
+def _route(values: Mapping[str, Any], chain: tuple[RoleStep, ...],
+           device: str | None) -> tuple[Route, str]:
+    if device is None:
+        return "none", "no mfa_serial: AssumeRole needs no code"
+    if not chain:
+        return "session", "no role_arn: the MFA session itself"
+    wanted = values.get("rolebar_route")
+    if wanted not in (None, "session", "direct"):
+        raise ConfigError(f"profile {chain[-1].profile}",
+                          f"rolebar_route must be session or direct, not {wanted!r}")
+    first = chain[0].duration or 0
+    if first > MAX_CHAINED:
+        return "direct", f"direct AssumeRole: duration_seconds {first} > {MAX_CHAINED}"
+    if wanted == "direct":
+        return "direct", "direct AssumeRole: rolebar_route = direct"
+    return "session", "MFA session: GetSessionToken once, then AssumeRole with no code"
+
+
+def _seconds(name: str, values: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
+    raw = values.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        seconds = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"profile {name}", f"{key} must be a number, not {raw!r}") from None
+    if not low <= seconds <= high:
+        raise ConfigError(f"profile {name}", f"{key} {seconds} is outside {low}..{high}")
+    return seconds
+
+
+def _session_name(profile: str, configured: str | None) -> str:
+    if configured:
+        if not re.fullmatch(r"[\w+=,.@-]{2,64}", configured):
+            raise ConfigError(f"profile {profile}", f"malformed role_session_name {configured!r}")
+        return configured
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in a minimal container
+        user = "user"
+    return SESSION_NAME_CHARS.sub("-", f"rolebar-{user}")[:64]
+
+
+def _parse(path: Path, *, config: bool) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    import botocore.configloader
+    import botocore.exceptions
+
+    try:
+        if config:
+            parsed: dict[str, Any] = botocore.configloader.load_config(str(path))
+            return dict(parsed.get("profiles", {}))
+        return dict(botocore.configloader.raw_config_parse(str(path)))
+    except botocore.exceptions.ConfigParseError:
+        raise ConfigError(str(path), "cannot be parsed (malformed INI)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        cause = getattr(exc, "strerror", None) or "not valid UTF-8"
+        raise ConfigError(str(path), f"cannot be read ({cause})") from None

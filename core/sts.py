@@ -1,0 +1,154 @@
+"""The STS calls and their errors, nothing else.
+
+Clients are built with the plan's keys, never the SDK's default chain, so a shell with
+`AWS_PROFILE=tray-managed` cannot make rolebar call itself. The endpoint is still the one
+the SDK resolves (`AWS_ENDPOINT_URL_STS`, `endpoint_url`, regional endpoints). botocore
+is imported here and only when a call is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from rolebar.core.credentials import Credentials, Keys, mask
+from rolebar.core.errors import ConfigError, StsError
+from rolebar.core.profiles import RoleStep
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 15
+
+
+class InvalidCode(StsError):
+    """STS rejected the one-time code (wrong, or already used)."""
+
+
+class SessionRouteRefused(StsError):
+    """The role refused credentials from an MFA session; it wants a code in the call."""
+
+
+# botocore error code -> what the user reads. Built from the code only: AWS messages may
+# quote ARNs and policies, and some SDK messages quote the request.
+_CAUSES = {
+    "AccessDenied": "access denied",
+    "ExpiredToken": "the credentials used to call STS have expired",
+    "InvalidClientTokenId": "STS does not know the access key",
+    "SignatureDoesNotMatch": "STS rejected the signature (wrong secret access key?)",
+    "Throttling": "STS is throttling requests; try again shortly",
+    "ThrottlingException": "STS is throttling requests; try again shortly",
+    "RequestExpired": "the request expired (is the system clock right?)",
+    "ValidationError": "STS rejected a parameter",
+    "RegionDisabledException": "STS is not enabled in this region",
+    "InternalFailure": "STS failed; try again shortly",
+    "ServiceUnavailable": "STS is unavailable; try again shortly",
+}
+
+
+class Sts:
+    """One STS endpoint seen from one profile (region and endpoint settings)."""
+
+    def __init__(self, profile: str, region: str | None) -> None:
+        self.profile = profile
+        self.region = region
+
+    def get_session_token(self, keys: Keys, device: str, code: str, seconds: int) -> Credentials:
+        log.info("profile %s: GetSessionToken for %s with %s", self.profile, device,
+                 mask(keys.access_key_id))
+        with translate(f"profile {self.profile}"):
+            answer = self._client(keys).get_session_token(
+                DurationSeconds=seconds, SerialNumber=device, TokenCode=code
+            )
+        return _credentials(answer)
+
+    def assume_role(self, caller: Keys | Credentials, step: RoleStep, *, device: str | None = None,
+                    code: str | None = None, session: bool = False) -> Credentials:
+        params: dict[str, Any] = {"RoleArn": step.role_arn, "RoleSessionName": step.session_name}
+        if step.external_id:
+            params["ExternalId"] = step.external_id
+        duration = step.duration
+        if isinstance(caller, Credentials) and duration and duration > 3600:
+            duration = 3600  # STS refuses longer role chains
+        if duration:
+            params["DurationSeconds"] = duration
+        if code is not None:
+            params["SerialNumber"], params["TokenCode"] = device, code
+        log.info("profile %s: AssumeRole %s%s", step.profile, step.role_arn,
+                 " with a code" if code else "")
+        try:
+            with translate(f"profile {step.profile}"):
+                answer = self._client(caller).assume_role(**params)
+        except StsError as exc:
+            if session and exc.cause.startswith(_CAUSES["AccessDenied"]):
+                raise SessionRouteRefused(exc.subject, exc.cause) from exc
+            raise
+        return _credentials(answer)
+
+    def _client(self, caller: Keys | Credentials) -> Any:
+        import botocore.config
+        import botocore.session
+
+        session = botocore.session.Session(profile=self.profile)
+        config = botocore.config.Config(
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            retries={"mode": "standard", "total_max_attempts": 3},
+        )
+        with translate(f"profile {self.profile}"):
+            return session.create_client(
+                "sts",
+                region_name=self.region or session.get_config_variable("region") or "us-east-1",
+                aws_access_key_id=caller.access_key_id,
+                aws_secret_access_key=caller.secret_access_key,
+                aws_session_token=caller.session_token,
+                config=config,
+            )
+
+
+@contextlib.contextmanager
+def translate(subject: str) -> Iterator[None]:
+    """Turn botocore's failures into one-line rolebar errors, keeping `__cause__`."""
+    import botocore.exceptions as bx
+
+    try:
+        yield
+    except bx.ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", ""))
+        if code == "AccessDenied" and "MultiFactorAuthentication" in message:
+            raise InvalidCode(subject, "STS rejected the one-time code (wrong or already used)") \
+                from exc
+        cause = _CAUSES.get(code, "STS refused the call")
+        raise StsError(subject, f"{cause} ({code})") from exc
+    except (bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
+        raise StsError(subject, f"STS did not answer in time ({_endpoint(exc)})") from exc
+    except bx.EndpointConnectionError as exc:
+        raise StsError(subject, f"cannot reach STS ({_endpoint(exc)})") from exc
+    except (bx.ConnectionClosedError, bx.HTTPClientError) as exc:
+        raise StsError(subject, f"the connection to STS failed ({_endpoint(exc)})") from exc
+    except bx.ProfileNotFound as exc:
+        raise ConfigError(subject, "profile not found by botocore") from exc
+    except bx.BotoCoreError as exc:
+        raise StsError(subject, f"STS call failed ({type(exc).__name__})") from exc
+
+
+def _endpoint(exc: Exception) -> str:
+    kwargs = getattr(exc, "kwargs", {})
+    return str(kwargs.get("endpoint_url", "no endpoint"))
+
+
+def _credentials(answer: dict[str, Any]) -> Credentials:
+    raw = answer["Credentials"]
+    expires = raw["Expiration"].timestamp()
+    return Credentials(
+        access_key_id=raw["AccessKeyId"],
+        secret_access_key=raw["SecretAccessKey"],
+        session_token=raw["SessionToken"],
+        issued=min(time.time(), expires),
+        expires=expires,
+    )
