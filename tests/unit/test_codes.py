@@ -1,0 +1,126 @@
+"""Code sources and the never-twice guard."""
+
+from __future__ import annotations
+
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from rolebar.core.cache import Cache
+from rolebar.core.codes import (
+    CodeChain,
+    CodeRequest,
+    CommandCode,
+    GivenCode,
+    Guard,
+    TerminalPrompt,
+    six_digits,
+)
+from rolebar.core.errors import CodeReusedError, NoCodeError
+
+REQUEST = CodeRequest("arn:aws:iam::000000000000:mfa/member", "project-dev")
+
+
+def script(tmp_path: Path, body: str) -> list[str]:
+    path = tmp_path / "token.py"
+    path.write_text(body)
+    return [sys.executable, str(path)]
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("123456\n", "123456"), ("  654321  ", "654321"), ("12345", None), ("1234567", None),
+    ("abcdef", None), ("123 456", None), ("", None), ("123456\n999999\n", None),
+])
+def test_six_digits(text: str, code: str | None) -> None:
+    assert six_digits(text) == code
+
+
+def test_command_code_trims_output(tmp_path: Path) -> None:
+    assert CommandCode(script(tmp_path, "print(' 123456 ')")).get(REQUEST) == "123456"
+
+
+@pytest.mark.parametrize("body", [
+    "import sys; print('123456'); sys.exit(3)",  # fails
+    "print('Enter your password:')",  # garbage
+    "import time; time.sleep(30)",  # hangs
+])
+def test_failing_commands_pass_on_and_log_no_output(
+        tmp_path: Path, body: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    assert CommandCode(script(tmp_path, body), timeout=1).get(REQUEST) is None
+    assert "123456" not in caplog.text and "password" not in caplog.text
+    assert "project-dev" in caplog.text
+
+
+def test_missing_command_passes_on(tmp_path: Path) -> None:
+    assert CommandCode([str(tmp_path / "nope")]).get(REQUEST) is None
+
+
+def test_terminal_prompt_without_a_terminal_passes_on() -> None:
+    # pytest runs us with a terminal or not; in CI there is none. Either way no stdout use.
+    import os
+
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR))
+    except OSError:
+        assert TerminalPrompt().get(REQUEST) is None
+    else:
+        pytest.skip("a controlling terminal exists; covered by the pty test in loopback")
+
+
+def test_guard_refuses_a_code_twice_and_persists(home: Path) -> None:
+    cache = Cache()
+    assert Guard(cache).claim(REQUEST.device, "123456")
+    assert not Guard(Cache()).claim(REQUEST.device, "123456")  # another process, same cache
+    assert Guard(cache).claim("arn:aws:iam::000000000000:mfa/other", "123456")
+    entry = next(cache.root.glob("guard-*.json"))
+    assert "123456" not in entry.read_text()
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache.root.stat().st_mode) == 0o700
+
+
+def test_guard_forgets_after_the_codes_can_no_longer_be_accepted(home: Path) -> None:
+    now = [1000.0]
+    guard = Guard(Cache(), clock=lambda: now[0])
+    assert guard.claim(REQUEST.device, "123456")
+    now[0] += 121
+    assert guard.claim(REQUEST.device, "123456")
+
+
+def test_given_code_reused_is_an_error(home: Path) -> None:
+    chain = CodeChain([GivenCode("123456")], Guard(Cache()))
+    assert chain.obtain(REQUEST)[0] == "123456"
+    with pytest.raises(CodeReusedError) as caught:
+        chain.obtain(REQUEST)
+    assert str(caught.value).startswith("profile project-dev: that one-time code was already")
+
+
+def test_command_repeating_a_code_waits_for_the_next_step(home: Path) -> None:
+    now = [3000.0 + 10]  # 10 s into a 30 s step
+    slept: list[float] = []
+
+    class Repeating:
+        name, on_repeat = "generate_token", "step"
+
+        def get(self, request: CodeRequest) -> str:
+            return "111111" if now[0] < 3030 else "222222"
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    chain = CodeChain([Repeating()], Guard(Cache(), lambda: now[0]), sleep, lambda: now[0])
+    assert chain.obtain(REQUEST)[0] == "111111"
+    assert chain.obtain(REQUEST)[0] == "222222"
+    assert slept == [20.5]
+
+
+def test_no_source_left_is_one_line(home: Path) -> None:
+    chain = CodeChain([CommandCode([sys.executable, "-c", "pass"])], Guard(Cache()))
+    with pytest.raises(NoCodeError) as caught:
+        chain.obtain(REQUEST)
+    assert str(caught.value) == (
+        "profile project-dev: no one-time code for arn:aws:iam::000000000000:mfa/member "
+        "(tried generate_token)")

@@ -1,0 +1,93 @@
+"""The credential_process cache hit: stdlib only, same directories as platformdirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rolebar.core import fastpath, paths
+
+
+def test_directories_agree_with_platformdirs(home: Path) -> None:
+    assert fastpath.cache_dir() == paths.cache_dir()
+    assert fastpath.config_dir() == paths.config_dir()
+
+
+def test_directories_agree_with_platformdirs_without_xdg(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    assert fastpath.cache_dir() == paths.cache_dir()
+    assert fastpath.config_dir() == paths.config_dir()
+
+
+def test_importing_the_fast_path_and_cli_pulls_in_nothing_heavy() -> None:
+    probe = ("import sys, rolebar.core.fastpath, rolebar.core.cli;"
+             "heavy = {'boto3', 'botocore', 'PIL', 'pystray', 'plyer', 'platformdirs',"
+             " 'filelock', 'argparse', 'logging'};"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "[]\n"
+
+
+def write_entry(profile: str, issued: float, expires: float) -> Path:
+    files = fastpath.aws_files(os.environ)
+    name = fastpath.role_entry_name(profile, files)
+    folder = fastpath.cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = {"AccessKeyId": "ASIAFAKE", "SecretAccessKey": "s", "SessionToken": "t",
+             "Expiration": "2030-01-01T00:00:00Z", "issued": issued, "expires": expires,
+             "stamps": fastpath.stamps(files)}
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(entry))
+    return path
+
+
+def test_hit_while_fresh_miss_within_the_margin(home: Path) -> None:
+    (home / ".aws" / "config").write_text("[profile p]\n")
+    now = time.time()
+    write_entry("p", now - 100, now + 3500)
+    answer = json.loads(fastpath.process(["p"]) or "{}")
+    assert answer == {"Version": 1, "AccessKeyId": "ASIAFAKE", "SecretAccessKey": "s",
+                      "SessionToken": "t", "Expiration": "2030-01-01T00:00:00Z"}
+    write_entry("p", now - 3000, now + 600)  # 10 of 60 minutes left: under the 15 min margin
+    assert fastpath.process(["p"]) is None
+    write_entry("p", now - 20, now + 11)  # 31 s lifetime, 11 s left: under half of it
+    assert fastpath.process(["p"]) is None
+    write_entry("p", now - 10, now + 30)  # 40 s lifetime, 30 s left: fresh
+    assert fastpath.process(["p"]) is not None
+
+
+def test_changed_aws_files_invalidate_the_entry(home: Path) -> None:
+    config = home / ".aws" / "config"
+    config.write_text("[profile p]\n")
+    now = time.time()
+    write_entry("p", now, now + 3600)
+    assert fastpath.process(["p"]) is not None
+    config.write_text("[profile p]\nregion = eu-west-1\n")
+    assert fastpath.process(["p"]) is None
+
+
+def test_section_follows_the_selected_profile(home: Path) -> None:
+    now = time.time()
+    write_entry("p", now, now + 3600)
+    assert fastpath.process(["--section", "tray-managed"]) is None
+    settings = fastpath.config_dir() / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"sections": {"tray-managed": {"profile": "p"}}}))
+    assert fastpath.process(["--section", "tray-managed"]) is not None
+    assert fastpath.process(["--section=tray-managed"]) is not None
+
+
+@pytest.mark.parametrize("garbage", ["", "{", "[]", '{"stamps": 1}', '{"AccessKeyId": 3}'])
+def test_garbage_entries_are_misses(home: Path, garbage: str) -> None:
+    path = write_entry("p", time.time(), time.time() + 3600)
+    path.write_text(garbage)
+    assert fastpath.process(["p"]) is None

@@ -1,0 +1,199 @@
+"""Plans built from config snippets, and broken configs that must give one clear error."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rolebar.core.errors import ConfigError, ProfileNotFound
+from rolebar.core.profiles import Catalog
+
+SEED_CREDENTIALS = """\
+[my-company]
+aws_access_key_id = AKIAEXAMPLEEXAMPLE01
+aws_secret_access_key = seed/secret/0000000000000000000000000000
+"""
+
+SEED_CONFIG = """\
+[profile my-company]
+region = ap-northeast-1
+
+[profile project-dev]
+role_arn = arn:aws:iam::111111111111:role/developer
+mfa_serial = arn:aws:iam::000000000000:mfa/member
+source_profile = my-company
+region = ap-northeast-1
+generate_token = op item get "AWS Account" --otp
+"""
+
+
+def catalog(home: Path, config: str, credentials: str = SEED_CREDENTIALS) -> Catalog:
+    (home / ".aws" / "config").write_text(textwrap.dedent(config))
+    (home / ".aws" / "credentials").write_text(textwrap.dedent(credentials))
+    return Catalog.load()
+
+
+def test_seed_config_plans_the_mfa_session_route(home: Path) -> None:
+    plan = catalog(home, SEED_CONFIG).plan("project-dev")
+    assert plan.route == "session"
+    assert plan.source.profile == "my-company"
+    assert plan.source.access_key_id == "AKIAEXAMPLEEXAMPLE01"
+    assert [r.role_arn for r in plan.roles] == ["arn:aws:iam::111111111111:role/developer"]
+    assert plan.device == "arn:aws:iam::000000000000:mfa/member"
+    assert plan.code_command == ("op", "item", "get", "AWS Account", "--otp")
+    assert plan.region == "ap-northeast-1"
+    assert plan.session_seconds == 12 * 3600
+
+
+def test_credentials_file_keys_override_config_keys(home: Path) -> None:
+    config = SEED_CONFIG + "\n[profile other]\nregion = eu-west-1\n"
+    creds = SEED_CREDENTIALS + "\n[project-dev]\nregion = us-west-2\n"
+    assert catalog(home, config, creds).plan("project-dev").region == "us-west-2"
+
+
+def test_aws_config_file_variables_move_the_files(home: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "c").write_text(SEED_CONFIG)
+    (tmp_path / "k").write_text(SEED_CREDENTIALS)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "c"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "k"))
+    assert Catalog.load().plan("project-dev").files == (str(tmp_path / "c"), str(tmp_path / "k"))
+
+
+def test_direct_route_for_long_durations_and_when_configured(home: Path) -> None:
+    config = SEED_CONFIG + textwrap.dedent("""
+        [profile long]
+        role_arn = arn:aws:iam::111111111111:role/long
+        mfa_serial = arn:aws:iam::000000000000:mfa/member
+        source_profile = my-company
+        duration_seconds = 7200
+
+        [profile asked]
+        role_arn = arn:aws:iam::111111111111:role/asked
+        mfa_serial = arn:aws:iam::000000000000:mfa/member
+        source_profile = my-company
+        rolebar_route = direct
+    """)
+    c = catalog(home, config)
+    long = c.plan("long")
+    assert long.route == "direct"
+    assert long.reason == "direct AssumeRole: duration_seconds 7200 > 3600"
+    assert c.plan("asked").route == "direct"
+
+
+def test_role_chaining_and_roles_without_mfa(home: Path) -> None:
+    config = SEED_CONFIG + textwrap.dedent("""
+        [profile hop]
+        role_arn = arn:aws:iam::222222222222:role/hop
+        source_profile = project-dev
+        role_session_name = me.hop
+        external_id = ext-1
+
+        [profile plain]
+        role_arn = arn:aws:iam::333333333333:role/plain
+        source_profile = my-company
+    """)
+    c = catalog(home, config)
+    hop = c.plan("hop")
+    assert [r.profile for r in hop.roles] == ["project-dev", "hop"]
+    assert hop.device == "arn:aws:iam::000000000000:mfa/member"
+    assert hop.route == "session"
+    assert hop.code_command == ("op", "item", "get", "AWS Account", "--otp")
+    assert (hop.roles[1].session_name, hop.roles[1].external_id) == ("me.hop", "ext-1")
+    plain = c.plan("plain")
+    assert (plain.route, plain.device, plain.code_command) == ("none", None, None)
+
+
+def test_generate_token_found_along_the_source_chain_and_mfa_process_synonym(
+        home: Path) -> None:
+    config = textwrap.dedent("""
+        [profile my-company]
+        mfa_process = ykman oath accounts code --single aws
+        [profile dev]
+        role_arn = arn:aws:iam::111111111111:role/developer
+        mfa_serial = arn:aws:iam::000000000000:mfa/member
+        source_profile = my-company
+    """)
+    plan = catalog(home, config).plan("dev")
+    assert plan.code_command == ("ykman", "oath", "accounts", "code", "--single", "aws")
+
+
+def test_session_only_profile(home: Path) -> None:
+    creds = SEED_CREDENTIALS.replace("[my-company]", "[mfa-only]")
+    config = "[profile mfa-only]\nmfa_serial = arn:aws:iam::000000000000:mfa/member\n"
+    plan = catalog(home, config, creds).plan("mfa-only")
+    assert (plan.route, plan.roles) == ("session", ())
+
+
+def test_assumable_lists_roles_and_skips_broken_ones(home: Path) -> None:
+    config = SEED_CONFIG + "\n[profile broken]\nrole_arn = nope\nsource_profile = my-company\n"
+    names = [p.name for p in catalog(home, config).assumable()]
+    assert names == ["project-dev"]
+
+
+BROKEN = [
+    ("missing", "", "profile missing: not found in"),
+    ("loop", "[profile loop]\nrole_arn = arn:aws:iam::111111111111:role/a\nsource_profile = b\n"
+     "[profile b]\nrole_arn = arn:aws:iam::111111111111:role/b\nsource_profile = loop\n",
+     "profile loop: source_profile cycle: loop -> b -> loop"),
+    ("nokeys", "[profile nokeys]\nrole_arn = arn:aws:iam::111111111111:role/a\n"
+     "source_profile = empty\n[profile empty]\nregion = us-east-1\n",
+     "profile nokeys: source empty: has no aws_access_key_id and aws_secret_access_key"),
+    ("badarn", "[profile badarn]\nrole_arn = arn:aws:iam::12:role/x\nsource_profile = my-company\n",
+     "profile badarn: malformed role_arn 'arn:aws:iam::12:role/x'"),
+    ("baddur", "[profile baddur]\nrole_arn = arn:aws:iam::111111111111:role/a\n"
+     "source_profile = my-company\nduration_seconds = 12h\n",
+     "profile baddur: duration_seconds must be a number, not '12h'"),
+    ("shortdur", "[profile shortdur]\nrole_arn = arn:aws:iam::111111111111:role/a\n"
+     "source_profile = my-company\nduration_seconds = 60\n",
+     "profile shortdur: duration_seconds 60 is outside 900..43200"),
+    ("nosrc", "[profile nosrc]\nrole_arn = arn:aws:iam::111111111111:role/a\n"
+     "source_profile = ghost\n", "profile nosrc: source_profile ghost does not exist"),
+    ("ec2", "[profile ec2]\nrole_arn = arn:aws:iam::111111111111:role/a\n"
+     "credential_source = Ec2InstanceMetadata\n",
+     "profile ec2: credential_source is not supported"),
+]
+
+
+@pytest.mark.parametrize(("profile", "config", "message"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_configs_give_one_line_naming_the_profile(
+        home: Path, profile: str, config: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        catalog(home, config).plan(profile)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_unknown_profile_is_its_own_error(home: Path) -> None:
+    with pytest.raises(ProfileNotFound):
+        catalog(home, SEED_CONFIG).plan("nope")
+
+
+def test_malformed_ini_names_the_file(home: Path) -> None:
+    (home / ".aws" / "config").write_text("[profile x\nregion = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        Catalog.load()
+    assert caught.value.subject == str(home / ".aws" / "config")
+    assert "malformed" in caught.value.cause
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from("[]=#;\n\t abcprofilesource_rnm:0123456789"),
+               max_size=300))
+def test_any_config_gives_a_plan_or_a_config_error(home: Path, text: str) -> None:
+    (home / ".aws" / "config").write_text(text)
+    try:
+        c = Catalog.load()
+    except ConfigError:
+        return
+    for name in c.names:
+        try:
+            c.plan(name)
+        except ConfigError:
+            pass
+    c.assumable()
