@@ -1,0 +1,414 @@
+"""The tray: the keeper (the engine) plus a pystray icon whose menu mirrors its state.
+
+Threads (STYLE.md guideline 13):
+- the main thread runs pystray's loop (GLib on Linux) and owns every widget;
+- pystray's setup thread is the dispatcher: it drains one queue of keeper events, menu
+  actions and clock ticks, talks to the keeper, and hands each new look of the icon to
+  the main thread (`on_icon_thread`);
+- the keeper's threads only put (state, event) pairs on that queue.
+
+`main()` is `rolebar tray` and the `rolebar-tray` gui script. On Linux it refuses to run
+with pystray's xorg backend, which has no menu (PyGObject missing), rather than showing an
+icon that cannot do anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rolebar.core import logs
+from rolebar.core.autostart import AutoStart
+from rolebar.core.errors import RolebarError
+from rolebar.core.keeper import Event, KeeperState, Style
+from rolebar.tray import menu as menus
+from rolebar.tray.notify import Notifier, default_sender
+from rolebar.tray.prompts import Prompts
+
+log = logging.getLogger(__name__)
+
+SETUP_HINT = "bash scripts/setup"
+TICK = 15.0  # seconds between clock ticks: the status line counts minutes
+ICON_SIZE = 32
+
+
+class KeeperLike(Protocol):
+    """The part of rolebar.core.keeper.Keeper that the tray uses."""
+
+    def subscribe(self, listener: Callable[[KeeperState, Event], None]) -> object: ...
+    def state(self) -> KeeperState: ...
+    def select(self, profile: str, section: str = ..., style: Style | None = ...) -> object: ...
+    def unselect(self, section: str) -> object: ...
+    def set_style(self, section: str, style: Style) -> object: ...
+    def refresh_now(self, section: str | None = ...) -> object: ...
+    def submit_code(self, device: str, code: str) -> object: ...
+
+
+@dataclass(frozen=True)
+class Look:
+    """Everything the icon shows; applied on the icon thread only when it changed."""
+
+    items: tuple[menus.Item, ...]
+    tooltip: str
+    icon: str
+
+
+_STOP = ("stop",)
+
+# -- what notifications say ----------------------------------------------------------------
+
+TITLES = {
+    "code_needed": "rolebar: MFA code needed",
+    "session_ending": "rolebar: MFA session ending",
+    "refresh_failed": "rolebar: refreshing failed",
+    "section_refused": "rolebar: section left alone",
+}
+
+
+def active_keys(state: KeeperState) -> set[str]:
+    """Notification keys whose state still holds; the others may notify again."""
+    keys = {f"code_needed {need.device}" for need in state.needs}
+    keys |= {f"session_ending {device} {expiry:.0f}" for device, expiry in state.sessions}
+    for sec in state.sections:
+        if sec.health == "error" or sec.problem:
+            keys |= {f"refresh_failed section {sec.name}", f"section_refused section {sec.name}"}
+            if sec.profile:
+                keys.add(f"refresh_failed profile {sec.profile}")
+    return keys
+
+
+def event_key(state: KeeperState, event: Event) -> str:
+    if event.kind == "session_ending":
+        expiry = dict(state.sessions).get(event.subject)
+        return f"session_ending {event.subject} {expiry or 0:.0f}"
+    return f"{event.kind} {event.subject}"
+
+
+# -- the app ---------------------------------------------------------------------------------
+
+
+class TrayApp:
+    def __init__(
+        self,
+        keeper: KeeperLike,
+        *,
+        autostart: AutoStart | None,
+        notifier: Notifier,
+        prompts: Prompts | None = None,
+        clock: Callable[[], float] = time.time,
+        open_file: Callable[[str], None] | None = None,
+    ) -> None:
+        self.keeper = keeper
+        self.autostart = autostart
+        self.notifier = notifier
+        self.prompts = prompts or Prompts(keeper.submit_code)
+        self.clock = clock
+        self.open_file = open_file or open_path
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._state: KeeperState | None = None
+        self._look: Look | None = None
+        self._stopping = threading.Event()
+        self._icon: Any = None
+        self.applied = 0  # how many looks reached the icon thread (for tests and bench)
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """pystray's loop on this (the main) thread until Quit or a signal; the exit status."""
+        import pystray
+
+        from rolebar.tray import icons
+
+        self._icons = {state: icons.load(state, ICON_SIZE) for state in icons.STATES}
+        self._icon = pystray.Icon("rolebar", icon=self._icons["idle"], title="rolebar",
+                                  menu=pystray.Menu(pystray.MenuItem("rolebar", None,
+                                                                     enabled=False)))
+        self.keeper.subscribe(self._on_keeper)
+        if not is_glib():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: self.quit())
+        try:
+            self._icon.run(self._setup)
+        except Exception as exc:
+            # pystray's GTK backends close their notification at exit and raise when no
+            # notification service is on the bus; after a requested stop that is no error.
+            if not self._stopping.is_set():
+                raise
+            log.debug("tray: ignored %s from the icon's shutdown", type(exc).__name__)
+        self.quit()
+        return 0
+
+    def quit(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        log.info("tray: quitting")
+        self._queue.put(_STOP)
+        self.prompts.close_all()
+        if self._icon is not None:
+            self._icon.stop()
+
+    def _setup(self, icon: Any) -> None:
+        """pystray's setup thread: the dispatcher, until Quit."""
+        if is_glib():
+            install_glib_signals(self.quit)
+        on_icon_thread(lambda: setattr(icon, "visible", True))
+        try:
+            self._state = self.keeper.state()
+            self._apply()
+            self._dispatch()
+        except Exception:
+            log.exception("tray: the dispatcher failed")
+            on_icon_thread(self.quit)
+
+    def _dispatch(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=TICK)
+            except queue.Empty:
+                item = ("tick",)
+            if item is _STOP:
+                return
+            self._handle(item)
+            # A burst of keeper events becomes one menu rebuild.
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    item = self._queue.get_nowait()
+                    if item is _STOP:
+                        return
+                    self._handle(item)
+            self._apply()
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def _on_keeper(self, state: KeeperState, event: Event) -> None:
+        """Called on the keeper's thread: only queue."""
+        self._queue.put(("event", state, event))
+
+    def _handle(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if kind == "event":
+            self._on_event(item[1], item[2])
+        elif kind == "action":
+            self._act(item[1])
+
+    def _on_event(self, state: KeeperState, event: Event) -> None:
+        self._state = state
+        self.notifier.settle(active_keys(state))
+        if event.kind in TITLES:
+            self.notifier.notify(event_key(state, event), TITLES[event.kind], event.message)
+        if event.kind == "code_needed":
+            for need in state.needs:
+                if need.device == event.subject:
+                    self.prompts.ask(need.device, need.profile)
+
+    def _act(self, action: menus.Action) -> None:
+        kind, *rest = action
+        section = menus.TRAY_SECTION
+        log.info("tray: %s %s", kind, " ".join(rest))
+        try:
+            if kind == "select":
+                self.keeper.select(rest[0], section)
+            elif kind == "unselect":
+                self.keeper.unselect(section)
+            elif kind == "style":
+                self.keeper.set_style(section, rest[0])  # type: ignore[arg-type]
+            elif kind == "keep" and rest[1] == "on":
+                self.keeper.select(rest[0], menus.keep_section(rest[0]))
+            elif kind == "keep":
+                self.keeper.unselect(menus.keep_section(rest[0]))
+            elif kind == "refresh":
+                self.keeper.refresh_now()
+            elif kind == "code":
+                self.prompts.ask(rest[0], rest[1])
+            elif kind == "autostart" and self.autostart is not None:
+                self.autostart.enable() if rest[0] == "on" else self.autostart.disable()
+            elif kind == "log":
+                self.open_file(logs.log_file())
+        except RolebarError as exc:
+            log.warning("tray: %s: %s", kind, exc)
+            self.notifier.notify(f"action {kind} {exc}", "rolebar", str(exc))
+        self._state = self.keeper.state()
+        # A clicked radio or check item toggles itself in GTK; redraw from the truth.
+        self._look = None
+
+    def click(self, action: menus.Action) -> None:
+        """A menu item was activated (icon thread): Quit at once, the rest via the queue."""
+        if action == ("quit",):
+            self.quit()
+        else:
+            self._queue.put(("action", action))
+
+    # -- output ------------------------------------------------------------------------
+
+    def look(self) -> Look:
+        assert self._state is not None
+        now = self.clock()
+        enabled: bool | None = None
+        if self.autostart is not None:
+            try:
+                enabled = self.autostart.enabled
+            except (OSError, RolebarError):
+                enabled = None
+        return Look(menus.build(self._state, now, enabled), menus.tooltip(self._state, now),
+                    menus.icon_state(self._state))
+
+    def _apply(self) -> None:
+        look = self.look()
+        if look == self._look:
+            return
+        self._look = look
+        pystray_menu = to_pystray(look.items, self.click)
+        image = self._icons[look.icon]
+        icon = self._icon
+
+        def apply() -> None:
+            icon.icon = image
+            icon.title = look.tooltip
+            icon.menu = pystray_menu
+            self.applied += 1
+
+        on_icon_thread(apply)
+
+
+# -- pystray and the platform ---------------------------------------------------------------
+
+
+def to_pystray(items: Sequence[menus.Item], click: Callable[[menus.Action], None]) -> Any:
+    import pystray
+
+    def convert(item: menus.Item) -> Any:
+        if item == menus.SEPARATOR:
+            return pystray.Menu.SEPARATOR
+        if item.submenu is not None:
+            action: Any = pystray.Menu(*(convert(i) for i in item.submenu))
+        elif item.action is not None:
+            target = item.action
+            action = lambda _icon, _item: click(target)  # noqa: E731
+        else:
+            action = None
+        checked = item.checked
+        return pystray.MenuItem(
+            item.text, action,
+            checked=None if checked is None else (lambda _i: checked),
+            radio=item.radio, default=item.default, enabled=item.enabled,
+        )
+
+    return pystray.Menu(*(convert(i) for i in items))
+
+
+def is_glib() -> bool:
+    return sys.platform not in ("darwin", "win32")
+
+
+def on_icon_thread(fn: Callable[[], None]) -> None:
+    """Run `fn` on the thread that runs the icon's loop."""
+    if is_glib():
+        from gi.repository import GLib
+
+        def once() -> bool:
+            try:
+                fn()
+            except Exception:
+                log.exception("tray: updating the icon failed")
+            return False
+
+        GLib.idle_add(once)
+    elif sys.platform == "darwin":
+        from PyObjCTools import AppHelper  # type: ignore[import-not-found]
+
+        AppHelper.callAfter(fn)
+    else:
+        # pystray's win32 backend posts its own messages to the icon's window thread.
+        fn()
+
+
+def install_glib_signals(stop: Callable[[], None]) -> None:
+    """SIGINT and SIGTERM through the GLib loop (pystray reset SIGINT when it started)."""
+    from gi.repository import GLib
+
+    def handler(signum: int) -> bool:
+        log.info("tray: signal %d", signum)
+        stop()
+        return False
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, handler, signum)
+
+
+def open_path(path: str) -> None:
+    """Open a file in the desktop's default application."""
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
+        return
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    try:
+        subprocess.Popen([opener, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        log.warning("tray: cannot open %s with %s (%s)", path, opener, exc.strerror or exc)
+
+
+def check_backend() -> str | None:
+    """None if pystray has a menu here; otherwise the one line to print."""
+    try:
+        import pystray
+    except Exception as exc:  # pystray raises ImportError, Xlib display errors, ...
+        if is_glib() and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return "tray: no display (DISPLAY is not set); use `rolebar keep` without one"
+        return f"tray: cannot load a tray backend ({type(exc).__name__}: {exc})"
+    if not pystray.Icon.HAS_MENU:
+        backend = pystray.Icon.__module__.rsplit(".", 1)[-1].lstrip("_")
+        return (f"tray: pystray's {backend} backend has no menu: PyGObject is missing "
+                f"(pystray needs it for its AppIndicator and GTK backends); install it "
+                f"with `{SETUP_HINT}` (see the README)")
+    return None
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rolebar tray", description="The rolebar tray icon.")
+    parser.add_argument("--debug", action="store_true", help="log to stderr, show tracebacks")
+    args = parser.parse_args(argv)
+    logs.setup(debug=args.debug)
+    if problem := check_backend():
+        sys.stderr.write(f"rolebar: {problem}\n")
+        return 2
+    try:
+        from rolebar.tray.engine import running_engine
+
+        with running_engine() as keeper:
+            return run_tray(keeper)
+    except RolebarError as exc:
+        log.info("tray: %s", exc)
+        sys.stderr.write(f"rolebar: {exc}\n")
+        return exc.exit_code
+
+
+def run_tray(keeper: KeeperLike) -> int:
+    from rolebar.core.autostart import pick
+    from rolebar.tray import icons
+
+    with icons.app_icon_file() as icon_path:
+        notifier = Notifier(default_sender(str(icon_path)))
+        try:
+            return TrayApp(keeper, autostart=pick(), notifier=notifier).run()
+        finally:
+            notifier.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""The tray's menu, tooltip and icon state as plain values computed from KeeperState.
+
+Nothing here touches pystray: `build()` returns a tuple of frozen `Item`s whose actions
+are tuples such as ``("select", "dev")``. The app turns them into pystray items and routes
+the actions to the keeper; tests compare them directly. Equal states give equal menus,
+so the app rebuilds the real menu only when something visible changed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rolebar.core.keeper import KeeperState, SectionState
+
+TRAY_SECTION = "tray-managed"
+# More profiles than this go into a "Role" submenu rather than the top level.
+INLINE_PROFILES = 15
+STYLES = (("keys", "Static keys"), ("process", "credential_process")) 
+
+Action = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    action: Action | None = None
+    checked: bool | None = None  # None: not checkable
+    radio: bool = False
+    enabled: bool = True
+    default: bool = False
+    submenu: tuple[Item, ...] | None = None
+
+
+SEPARATOR = Item("-")
+
+
+def keep_section(profile: str) -> str:
+    """The section a "Keep fresh" profile is written to (DESIGN.md section 6)."""
+    return f"{TRAY_SECTION}-{profile}"
+
+
+def time_left(expires: float | None, now: float) -> str:
+    if expires is None:
+        return ""
+    seconds = expires - now
+    if seconds <= 0:
+        return "expired"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min left"
+
+
+def section(state: KeeperState, name: str = TRAY_SECTION) -> SectionState | None:
+    return next((s for s in state.sections if s.name == name), None)
+
+
+def describe(sec: SectionState | None, now: float) -> str:
+    """One line: the profile and how it is doing ("dev: 47 min left")."""
+    if sec is None or sec.profile is None:
+        return "No role selected"
+    if sec.health == "needs_code":
+        detail = "needs an MFA code"
+    elif sec.health == "refreshing":
+        detail = "refreshing…"
+    elif sec.health == "error":
+        detail = sec.problem or "refreshing failed"
+    else:
+        detail = time_left(sec.expires, now) or ("waiting" if sec.health == "idle" else "")
+    return f"{sec.profile}: {detail}" if detail else sec.profile
+
+
+def tooltip(state: KeeperState, now: float) -> str:
+    # Windows cuts tooltips at 127 characters.
+    return f"rolebar: {describe(section(state), now)}"[:127]
+
+
+_RANK = {"idle": 0, "fresh": 1, "refreshing": 2, "error": 3, "needs_code": 4}
+
+
+def icon_state(state: KeeperState) -> str:
+    """The worst health of any kept section; a pending code need wins over everything."""
+    if state.needs:
+        return "needs_code"
+    worst = "idle"
+    for sec in state.sections:
+        if sec.profile is not None and _RANK[sec.health] > _RANK[worst]:
+            worst = sec.health
+    return worst
+
+
+def _code_items(state: KeeperState) -> list[Item]:
+    if not state.needs:
+        return []
+    if len(state.needs) == 1:
+        need = state.needs[0]
+        return [Item("Enter MFA code...", ("code", need.device, need.profile), default=True)]
+    return [Item(f"Enter MFA code for {need.profile}...", ("code", need.device, need.profile),
+                 default=(i == 0)) for i, need in enumerate(state.needs)]
+
+
+def _role_items(state: KeeperState, current: str | None) -> list[Item]:
+    items = [Item("None", ("unselect",), checked=current is None, radio=True)]
+    items += [Item(p, ("select", p), checked=p == current, radio=True) for p in state.profiles]
+    if len(state.profiles) <= INLINE_PROFILES:
+        return items
+    return [Item(f"Role: {current or 'none'}", submenu=tuple(items))]
+
+
+def _keep_items(state: KeeperState) -> Item:
+    kept = {s.profile for s in state.sections
+            if s.profile is not None and s.name == keep_section(s.profile)}
+    entries = tuple(Item(p, ("keep", p, "off" if p in kept else "on"), checked=p in kept)
+                    for p in state.profiles)
+    return Item("Keep fresh", submenu=entries or (Item("No profiles", enabled=False),))
+
+
+def _style_item(sec: SectionState | None) -> Item:
+    current = sec.style if sec is not None else "keys"
+    entries = tuple(Item(text, ("style", style), checked=style == current, radio=True,
+                         enabled=sec is not None and sec.profile is not None)
+                    for style, text in STYLES)
+    label = dict(STYLES)[current]
+    return Item(f"Style: {label}", submenu=entries)
+
+
+def build(state: KeeperState, now: float, autostart: bool | None) -> tuple[Item, ...]:
+    """The menu of DESIGN.md section 6 for `state`; `autostart` None means unsupported."""
+    tray = section(state)
+    current = tray.profile if tray is not None else None
+    items: list[Item] = [Item(describe(tray, now), enabled=False)]
+    problems = [s for s in state.sections if s.problem and s.name != TRAY_SECTION]
+    items += [Item(f"[{s.name}]: {s.problem}", enabled=False) for s in problems]
+    items += [SEPARATOR, *_code_items(state), SEPARATOR]
+    items += _role_items(state, current)
+    items += [
+        SEPARATOR,
+        Item("Refresh now", ("refresh",), enabled=any(s.profile for s in state.sections)),
+        _style_item(tray),
+        _keep_items(state),
+        SEPARATOR,
+        Item("Start at login", ("autostart", "off" if autostart else "on"),
+             checked=bool(autostart), enabled=autostart is not None),
+        Item("Open log", ("log",)),
+        Item("Quit", ("quit",)),
+    ]
+    return tuple(items)
