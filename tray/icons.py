@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from importlib.resources import files
+from contextlib import AbstractContextManager
+from importlib.resources import as_file, files
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -127,6 +128,11 @@ def load(state: str, size: int = 32) -> Image.Image:
             return image
     except (FileNotFoundError, OSError):
         return draw_state(state, size)
+
+
+def app_icon_file() -> AbstractContextManager[Path]:
+    """A real file of the application icon (notifications take a path)."""
+    return as_file(files("rolebar.assets").joinpath("rolebar.png"))
 
 
 def write_all(folder: Path) -> list[Path]:
