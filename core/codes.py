@@ -47,6 +47,8 @@ class CodeRequest:
 
 
 class CodeSource(Protocol):
+    """A source may also define `available() -> bool`; unavailable ones are skipped."""
+
     name: str
     # After a repeated code: "step" waits for the next step and asks again, "ask" asks
     # again at once (a person reads the hint), "never" fails (a fixed `-t` code).
@@ -138,12 +140,16 @@ class TerminalPrompt:
     name = "terminal"
     on_repeat = "ask"
 
-    def get(self, request: CodeRequest) -> str | None:
+    def available(self) -> bool:
         try:
-            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+            os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
         except OSError:
+            return False
+        return True
+
+    def get(self, request: CodeRequest) -> str | None:
+        if not self.available():
             return None
-        os.close(fd)
         try:
             # getpass reads and writes /dev/tty when it can open it, with echo off.
             answer = getpass.getpass(f"{request.message}: ")
@@ -183,7 +189,11 @@ class CodeChain:
 
     def obtain(self, request: CodeRequest) -> tuple[str, CodeSource]:
         """The first fresh code any source gives, claimed in the guard."""
+        tried = []
         for source in self.sources:
+            if not getattr(source, "available", lambda: True)():
+                continue
+            tried.append(source.name)
             for _ in range(3):
                 code = source.get(request)
                 if code is None:
@@ -202,9 +212,10 @@ class CodeChain:
                     log.info("mfa %s: %s repeated a used code; waiting %.0f s for the next",
                              request.device, source.name, wait)
                     self.sleep(wait)
+        hint = f"tried {', '.join(tried)}" if tried else \
+            "pass -t CODE, set generate_token, or run the tray"
         raise NoCodeError(f"profile {request.profile}",
-                          f"no one-time code for {request.device} (tried "
-                          f"{', '.join(s.name for s in self.sources) or 'no source'})")
+                          f"no one-time code for {request.device} ({hint})")
 
 
 def default_sources(given: str | None, command: Sequence[str] | None,
