@@ -2,8 +2,9 @@
 
 ``rolebar-tray`` starts the tray, ``rolebar`` is the command line. rolebar starts its
 helpers as ``sys.executable -m MODULE`` (the code prompt, the demo's STS double and token
-script); in a frozen app ``sys.executable`` is this program, so it answers ``-m`` the way
-the interpreter would.
+script) and ``doctor`` probes the tray with ``sys.executable -c CODE``; in a frozen app
+``sys.executable`` is this program, so it answers ``-m`` and ``-c`` the way the
+interpreter would.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ import sys
 
 
 def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "-c":  # `rolebar doctor` probes pystray so
+        code = sys.argv[2]
+        sys.argv = ["-c", *sys.argv[3:]]
+        exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102
+        return 0
     if len(sys.argv) > 2 and sys.argv[1] == "-m":
         module = sys.argv[2]
         sys.argv = [module, *sys.argv[3:]]
