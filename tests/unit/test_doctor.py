@@ -123,7 +123,8 @@ def test_missing_config_fails_and_suggests_the_demo(home: Path) -> None:
 
 
 def test_a_broken_profile_names_it(home: Path) -> None:
-    write_files(home, extra="[profile broken]\nrole_arn = not-an-arn\nsource_profile = my-company\n")
+    write_files(home, extra="[profile broken]\nrole_arn = not-an-arn\n"
+                            "source_profile = my-company\n")
     check = by_name(list(headless().checks()))["profile broken"]
     assert check.status == "fail" and "malformed role_arn" in check.detail
 
