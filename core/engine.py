@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rolebar.core.cache import Cache, entry_name
 from rolebar.core.codes import CodeChain, CodeRequest, CodeSource, Guard, default_sources
 from rolebar.core.credentials import Credentials, Keys
+from rolebar.core.errors import ConfigError
 from rolebar.core.fastpath import fresh, role_entry_name, stamps
 from rolebar.core.profiles import Catalog, Plan, ProfileInfo
 from rolebar.core.sts import InvalidCode, SessionRouteRefused, Sts
@@ -48,7 +49,7 @@ class Engine:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         interactive: bool = True,
-        extra_sources: Sequence[CodeSource] = (),
+        extra_sources: Sequence[CodeSource] | None = None,
         sts: Callable[[str, str | None], Sts] = Sts,
     ) -> None:
         self.env = os.environ if env is None else env
@@ -56,7 +57,10 @@ class Engine:
         self.clock = clock
         self.sleep = sleep
         self.interactive = interactive
-        self.extra_sources = list(extra_sources)
+        # Default: the running engine's prompt (the tray) before the GUI and terminal
+        # prompts, so a `rolebar process` started by an IDE gets its code through the tray.
+        # The keeper's own engine passes () so it never asks itself.
+        self.extra_sources = list(_engine_code() if extra_sources is None else extra_sources)
         self._sts = sts
 
     # -- the front door ----------------------------------------------------------------
@@ -99,6 +103,34 @@ class Engine:
         """Fresh cached credentials for `profile`, or None; never calls STS."""
         plan = self.plan(profile)
         return self._role_hit(role_entry_name(profile, plan.files), plan)
+
+    def session(self, profile: str) -> Credentials | None:
+        """The usable cached MFA session behind `profile` (session route), or None."""
+        plan = self.plan(profile)
+        return self._load_session(plan) if plan.route == "session" and plan.device else None
+
+    def renew_session(self, profile: str, *, code: str | None = None,
+                      interactive: bool | None = None) -> Credentials:
+        """A new MFA session for `profile`'s device, before the cached one ends.
+
+        The keeper calls this ahead of time; a caller that waited on the lock takes the
+        session another process opened meanwhile instead of spending a second code.
+        """
+        plan = self.plan(profile)
+        if plan.route != "session" or not plan.device:
+            raise ConfigError(f"profile {profile}", "has no MFA session to renew")
+        started = self.clock()
+        with self.cache.lock(self._session_name(plan)):
+            session = self._load_session(plan)
+            if session is not None and session.issued >= started:
+                return session
+            sts = self._sts(plan.profile, plan.region)
+            device = plan.device
+            session = self._with_code(plan, self._chain(plan, code, interactive),
+                                      lambda c: sts.get_session_token(
+                                          plan.source, device, c, plan.session_seconds))
+            self.cache.store(self._session_name(plan), {**session.to_dict(), "device": device})
+            return session
 
     def status(self, profiles: Sequence[str] | None = None) -> list[ProfileStatus]:
         catalog = self.catalog()
@@ -225,3 +257,8 @@ class Engine:
             code, _ = chain.obtain(request)
             return call(code)
 
+
+def _engine_code() -> list[CodeSource]:
+    from rolebar.core.ipc import EngineCode
+
+    return [EngineCode()]

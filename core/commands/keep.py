@@ -1,0 +1,80 @@
+"""`rolebar keep [PROFILE [--section NAME] [--style keys|process]]`: the headless engine.
+
+Selects first (when PROFILE is given), then keeps every selected section fresh in the
+foreground until SIGINT or SIGTERM, then exits 0. One engine per user: a second one says
+which is running and exits 2. Notices (a code is needed, refreshing fails, a section is
+refused) are one `rolebar:` line each on stderr; details go to the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from rolebar.core.codes import TerminalPrompt
+from rolebar.core.commands.select import check_selectable
+from rolebar.core.keeper import Event, KeeperState
+from rolebar.core.service import EngineService
+from rolebar.core.settings import DEFAULT_SECTION, STYLES
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("keep", help="keep the selected sections fresh (foreground)")
+    parser.add_argument("profile", nargs="?", help="select this profile first")
+    parser.add_argument("--section", default=DEFAULT_SECTION, metavar="NAME",
+                        help=f"the section to select it for (default {DEFAULT_SECTION})")
+    parser.add_argument("--style", choices=STYLES, help="keys (default) or process")
+    parser.set_defaults(func=run)
+
+
+def notice(state: KeeperState, event: Event) -> None:
+    if event.kind != "state":
+        print(f"rolebar: {event.subject}: {event.message}", file=sys.stderr, flush=True)
+
+
+def has_terminal() -> bool:
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def run(args: argparse.Namespace) -> int:
+    prompt = TerminalPrompt().get if has_terminal() else None
+    service = EngineService("keep", prompt=prompt)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    service.instance.acquire()  # before selecting: a busy engine changes nothing
+    try:
+        if args.profile:
+            check_selectable(service.engine, args.profile, args.section)
+            service.keeper.settings.select(args.profile, args.section, args.style)
+        service.keeper.subscribe(notice)
+        service.start()
+    except BaseException:
+        service.instance.release()
+        raise
+    kept = sorted(service.keeper.settings.sections())
+    if kept:
+        listed = ", ".join(f"[{name}]" for name in kept)
+        print(f"rolebar: keeping {listed} fresh; Ctrl-C stops", file=sys.stderr, flush=True)
+    else:
+        print("rolebar: no section selected yet; run `rolebar select PROFILE`",
+              file=sys.stderr, flush=True)
+    try:
+        while not done.wait(3600):
+            pass
+    finally:
+        service.stop()
+    return 0

@@ -1,0 +1,310 @@
+"""The local channel between `rolebar process` (or `select`) and the running engine.
+
+One request per connection: the client sends one JSON object on one line, the engine
+answers one JSON object on one line and closes. Ops: `ping` (who runs: pid, kind),
+`reload` (settings changed), `status` (the keeper's state), `refresh` (a section, or
+all), `code` (a one-time code for a device; blocks until a person typed one or a timeout).
+
+Only the user can talk to the engine. On POSIX the channel is a Unix socket, mode 0600,
+in a 0700 directory (`paths.runtime_dir()`, i.e. XDG_RUNTIME_DIR on Linux), and on Linux
+the engine also checks the peer's uid (SO_PEERCRED). Windows has no such sockets in
+Python's stdlib: there the engine listens on a random loopback port and writes the port
+and a random token into a 0600 file in the user's directory; a client must send the token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hmac
+import json
+import logging
+import os
+import secrets
+import socket
+import struct
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rolebar.core import paths
+from rolebar.core.codes import PROMPT_TIMEOUT, CodeRequest, six_digits
+
+if TYPE_CHECKING:
+    from rolebar.core.keeper import Keeper
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+SOCKET = "engine.sock"
+PORT_FILE = "engine-port.json"  # Windows: {"port": N, "token": "..."}
+MAX_LINE = 64 * 1024
+# sockaddr_un holds 108 bytes on Linux, 104 on macOS; longer paths go through a dir fd.
+_SUN_PATH = 100
+USE_UNIX = hasattr(socket, "AF_UNIX") and os.name == "posix"
+# Set while this process serves the channel: its own engine must never ask itself.
+_serving = threading.Event()
+
+
+class Server:
+    """Serves `handler` on the channel; one daemon thread per connection."""
+
+    def __init__(self, handler: Handler, root: Path | None = None) -> None:
+        self._handler = handler
+        self._root = root
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._token = ""
+        self._dirfd: int | None = None
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            self._root = paths.runtime_dir()
+        return self._root
+
+    def start(self) -> None:
+        folder = paths.private_dir(self.root)
+        if USE_UNIX:
+            path = folder / SOCKET
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # a dead engine's socket; the instance lock says none runs
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            old = os.umask(0o177)  # no window in which the socket is open to others
+            try:
+                with _address(path) as address:
+                    sock.bind(address)
+            finally:
+                os.umask(old)
+            os.chmod(path, 0o600)
+        else:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            self._token = secrets.token_urlsafe(32)
+            _write_private(folder / PORT_FILE,
+                           json.dumps({"port": sock.getsockname()[1], "token": self._token}))
+        sock.listen(16)
+        self._sock = sock
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, name="rolebar-ipc", daemon=True)
+        self._thread.start()
+        _serving.set()
+
+    def stop(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is None:
+            return
+        self._stopping.set()
+        _serving.clear()
+        # accept() does not wake when another thread closes the socket: knock once.
+        with contextlib.suppress(OSError), _connect(self.root, 1.0):
+            pass
+        if self._thread is not None:
+            self._thread.join(5)
+        sock.close()
+        name = SOCKET if USE_UNIX else PORT_FILE
+        with contextlib.suppress(OSError):
+            os.unlink(self.root / name)
+
+    def _serve(self) -> None:
+        assert self._sock is not None
+        sock = self._sock
+        while not self._stopping.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                if self._stopping.is_set():
+                    return
+                continue
+            if self._stopping.is_set():
+                conn.close()
+                return
+            threading.Thread(target=self._answer, args=(conn,), name="rolebar-ipc-conn",
+                             daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                if not _same_user(conn):
+                    log.warning("ipc: refused a connection from another user")
+                    return
+                conn.settimeout(5.0)
+                request = json.loads(_read_line(conn))
+                conn.settimeout(None)
+                if not isinstance(request, dict):
+                    raise ValueError("not an object")
+                if not USE_UNIX and not hmac.compare_digest(
+                        str(request.get("token", "")), self._token):
+                    log.warning("ipc: refused a connection without the token")
+                    return
+                request.pop("token", None)
+                try:
+                    reply = self._handler(request)
+                except Exception:  # the handler's bugs must not kill the channel
+                    log.exception("ipc: op %s failed", request.get("op"))
+                    reply = {"ok": False, "error": "internal error"}
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+            except (OSError, ValueError) as exc:
+                log.debug("ipc: dropped a connection (%s)", type(exc).__name__)
+
+
+def call(op: str, *, timeout: float = 2.0, root: Path | None = None,
+            **params: Any) -> dict[str, Any] | None:
+    """Ask the running engine; None when no engine answers (none running, or gone)."""
+    message = {"op": op, **params}
+    folder = root or paths.runtime_dir()
+    try:
+        with _connect(folder, timeout) as sock:
+            if not USE_UNIX:
+                message["token"] = _port_file(folder)["token"]
+            sock.sendall(json.dumps(message).encode() + b"\n")
+            answer = json.loads(_read_line(sock))
+    except (OSError, ValueError, KeyError) as exc:
+        log.debug("ipc: %s: no engine answered (%s)", op, type(exc).__name__)
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+class EngineCode:
+    """A code source: the running engine asks the person (tray notification and prompt).
+
+    DESIGN.md section 3 puts it after `generate_token` and before the GUI and terminal
+    prompts, so a `rolebar process` started by an IDE with no terminal gets its code
+    through the tray. No engine running, or one that cannot ask anybody: pass on.
+    """
+
+    name = "tray"
+    on_repeat = "ask"
+
+    def __init__(self, timeout: float = PROMPT_TIMEOUT, root: Path | None = None) -> None:
+        self.timeout = timeout
+        self._root = root
+
+    def get(self, request: CodeRequest) -> str | None:
+        if _serving.is_set():
+            return None
+        reply = call("code", timeout=self.timeout + 10, root=self._root,
+                           device=request.device, profile=request.profile, wait=self.timeout)
+        if not reply or not reply.get("ok"):
+            if reply:
+                log.info("mfa %s: the running engine gave no code (%s)", request.device,
+                         reply.get("error", "no reason"))
+            return None
+        code = reply.get("code")
+        return six_digits(code) if isinstance(code, str) else None
+
+
+# -- plumbing ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _connect(folder: Path, timeout: float) -> Iterator[socket.socket]:
+    if USE_UNIX:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            with _address(folder / SOCKET) as address:
+                sock.connect(address)
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        port = int(_port_file(folder)["port"])
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    with sock:
+        yield sock
+
+
+@contextlib.contextmanager
+def _address(path: Path) -> Iterator[str]:
+    """A sockaddr_un path for `path`, through /proc/self/fd when it is too long."""
+    if len(os.fsencode(path)) < _SUN_PATH or not sys.platform.startswith("linux"):
+        yield str(path)
+        return
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
+
+
+def _read_line(sock: socket.socket) -> str:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if b"\n" in chunk or size > MAX_LINE:
+            break
+    data = b"".join(chunks)
+    if b"\n" not in data:
+        raise ValueError("no complete line")
+    return data.split(b"\n", 1)[0].decode("utf-8")
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """Linux tells who is on the other end; elsewhere the 0700 folder guards the socket."""
+    peercred = getattr(socket, "SO_PEERCRED", None)
+    if not USE_UNIX or peercred is None:
+        return True
+    raw = conn.getsockopt(socket.SOL_SOCKET, peercred, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return bool(uid == os.getuid())
+
+
+def _port_file(folder: Path) -> dict[str, Any]:
+    with open(folder / PORT_FILE, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise ValueError("malformed port file")
+    return data
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def keeper_handler(keeper: Keeper) -> Handler:
+    """The engine's side of the ops, answered from `keeper` (JSON by construction)."""
+
+    def handle(request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid(), "kind": keeper.kind,
+                    "answers_codes": keeper.answers_codes}
+        if op == "reload":
+            keeper.reload()
+            return {"ok": True}
+        if op == "refresh":
+            section = request.get("section")
+            keeper.refresh_now(section if isinstance(section, str) else None)
+            return {"ok": True}
+        if op == "status":
+            return {"ok": True, "pid": os.getpid(), "kind": keeper.kind,
+                    "state": dataclasses.asdict(keeper.state())}
+        if op == "code":
+            device, profile = request.get("device"), request.get("profile")
+            if not isinstance(device, str) or not isinstance(profile, str):
+                return {"ok": False, "error": "device and profile are required"}
+            if not keeper.answers_codes:
+                return {"ok": False, "error": f"the running {keeper.kind} cannot ask for codes"}
+            wait = request.get("wait")
+            timeout = float(wait) if isinstance(wait, (int, float)) else PROMPT_TIMEOUT
+            code = keeper.request_code(device, profile, min(timeout, PROMPT_TIMEOUT))
+            if code is None:
+                return {"ok": False, "error": "no code was entered in time"}
+            return {"ok": True, "code": code}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    return handle

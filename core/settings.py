@@ -1,0 +1,216 @@
+"""Which sections of the credentials file are kept, for which profile, in which style.
+
+One JSON file, ``<config dir>/settings.json``::
+
+    {"sections": {"tray-managed": {"profile": "dev", "style": "keys"}}}
+
+``fastpath.section_profile`` reads the same file without importing this module, so the
+format is shared: change both sides together. Writes are atomic (temporary file in the
+same folder, fsync, rename), 0600, under a lock; readers never need the lock. A file
+that cannot be read counts as "nothing selected", so a hand-edited typo stops no reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from filelock import FileLock, Timeout
+
+from rolebar.core import paths
+from rolebar.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Style = Literal["keys", "process"]
+STYLES: tuple[Style, ...] = ("keys", "process")
+DEFAULT_SECTION = "tray-managed"
+DEFAULT_STYLE: Style = "keys"
+# The tray's "Keep fresh" submenu keeps a checked profile P in [tray-managed-P].
+TRAY_PREFIX = "tray-managed-"
+# What a section name may hold: configparser reads a header up to its last "]", and
+# botocore strips the name; keep to names every tool reads the same way.
+_NAME = re.compile(r"[A-Za-z0-9_.@+=,:/-]{1,128}")
+
+Stamp = tuple[int, int, int]  # inode, size, mtime_ns
+
+
+@dataclass(frozen=True)
+class SectionSetting:
+    name: str
+    profile: str
+    style: Style
+
+
+def tray_section(profile: str) -> str:
+    """The section the tray's "Keep fresh" checkbox for `profile` keeps."""
+    return f"{TRAY_PREFIX}{profile}"
+
+
+def check_section(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"section {name!r}",
+                          "a section name is letters, digits and _.@+=,:/- only")
+    return name
+
+
+def check_style(style: str) -> Style:
+    if style in STYLES:
+        return style
+    raise ConfigError("usage", f"style must be keys or process, not {style!r}")
+
+
+class Settings:
+    """The settings file; every method reads it afresh (another process may change it)."""
+
+    def __init__(self, path: Path | None = None, lock_timeout: float = 10.0) -> None:
+        self._path = path
+        self._lock_timeout = lock_timeout
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = paths.config_dir() / "settings.json"
+        return self._path
+
+    # -- reading -----------------------------------------------------------------------
+
+    def sections(self) -> dict[str, SectionSetting]:
+        """The kept sections by name; entries that make no sense are left out (and logged)."""
+        found: dict[str, SectionSetting] = {}
+        for name, entry in self._load().get("sections", {}).items():
+            profile = entry.get("profile") if isinstance(entry, dict) else None
+            style = entry.get("style", DEFAULT_STYLE) if isinstance(entry, dict) else None
+            if not isinstance(profile, str) or not profile or style not in STYLES:
+                log.warning("section %s: ignoring a malformed entry in %s", name, self.path)
+                continue
+            found[name] = SectionSetting(name, profile, cast(Style, style))
+        return found
+
+    def get(self, name: str) -> SectionSetting | None:
+        return self.sections().get(name)
+
+    def stamp(self) -> Stamp | None:
+        """Cheap change detection for the keeper's wake-ups (no read, no parse)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    # -- changing ----------------------------------------------------------------------
+
+    def select(self, profile: str, section: str = DEFAULT_SECTION,
+               style: Style | None = None) -> SectionSetting:
+        """Keep `section` for `profile`; the section keeps its style unless one is given."""
+        check_section(section)
+        if style is not None:
+            check_style(style)
+
+        def change(sections: dict[str, Any]) -> None:
+            old = sections.get(section)
+            old_style = old.get("style") if isinstance(old, dict) else None
+            sections[section] = {
+                "profile": profile,
+                "style": style or (old_style if old_style in STYLES else DEFAULT_STYLE),
+            }
+
+        data = self._update(change)
+        entry = data["sections"][section]
+        return SectionSetting(section, entry["profile"], entry["style"])
+
+    def unselect(self, section: str) -> bool:
+        """Stop keeping `section`; False if it was not kept."""
+        removed: list[bool] = []
+
+        def change(sections: dict[str, Any]) -> None:
+            removed.append(sections.pop(section, None) is not None)
+
+        self._update(change)
+        return removed[0]
+
+    def set_style(self, section: str, style: Style) -> SectionSetting:
+        check_style(style)
+
+        def change(sections: dict[str, Any]) -> None:
+            entry = sections.get(section)
+            if not isinstance(entry, dict):
+                raise ConfigError(f"section {section}",
+                                  "is not kept; run `rolebar select PROFILE --section "
+                                  f"{section}` first")
+            entry["style"] = style
+
+        data = self._update(change)
+        entry = data["sections"][section]
+        return SectionSetting(section, entry["profile"], entry["style"])
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            return {"sections": {}}
+        except (OSError, ValueError) as exc:
+            log.warning("settings %s: unreadable (%s); nothing selected", self.path,
+                        type(exc).__name__)
+            return {"sections": {}}
+        if not isinstance(data, dict) or not isinstance(data.get("sections"), dict):
+            return {"sections": {}}
+        return data
+
+    def _update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        with self._locked():
+            data = self._load()
+            change(data["sections"])
+            self._write(data)
+        return data
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        folder = self._folder()
+        lock = FileLock(str(folder / ".settings.lock"), mode=0o600)
+        try:
+            lock.acquire(timeout=self._lock_timeout)
+        except Timeout:
+            raise ConfigError(f"settings {self.path}",
+                              "another rolebar process holds its lock") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _folder(self) -> Path:
+        try:
+            return paths.private_dir(self.path.parent)
+        except OSError as exc:
+            raise ConfigError(f"settings {self.path}",
+                              f"cannot create its folder ({exc.strerror})") from None
+
+    def _write(self, data: dict[str, Any]) -> None:
+        folder = self.path.parent
+        try:
+            # mkstemp creates the file 0600 whatever the umask.
+            fd, tmp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise ConfigError(f"settings {self.path}", f"cannot write ({exc.strerror})") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2, sort_keys=True)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise ConfigError(f"settings {self.path}", f"cannot write ({exc.strerror})") from None
