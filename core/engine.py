@@ -22,7 +22,7 @@ from rolebar.core.credentials import Credentials, Keys
 from rolebar.core.errors import ConfigError
 from rolebar.core.fastpath import fresh, role_entry_name, stamps
 from rolebar.core.profiles import Catalog, Plan, ProfileInfo
-from rolebar.core.sts import InvalidCode, SessionRouteRefused, Sts
+from rolebar.core.sts import InvalidCode, SessionExpired, SessionRouteRefused, Sts
 
 log = logging.getLogger(__name__)
 
@@ -119,18 +119,9 @@ class Engine:
         plan = self.plan(profile)
         if plan.route != "session" or not plan.device:
             raise ConfigError(f"profile {profile}", "has no MFA session to renew")
-        started = self.clock()
-        with self.cache.lock(self._session_name(plan)):
-            session = self._load_session(plan)
-            if session is not None and session.issued >= started:
-                return session
-            sts = self._sts(plan.profile, plan.region)
-            device = plan.device
-            session = self._with_code(plan, self._chain(plan, code, interactive),
-                                      lambda c: sts.get_session_token(
-                                          plan.source, device, c, plan.session_seconds))
-            self.cache.store(self._session_name(plan), {**session.to_dict(), "device": device})
-            return session
+        sts = self._sts(plan.profile, plan.region)
+        return self._session(plan, self._chain(plan, code, interactive), sts,
+                             issued_after=self.clock())
 
     def status(self, profiles: Sequence[str] | None = None) -> list[ProfileStatus]:
         catalog = self.catalog()
@@ -211,12 +202,23 @@ class Engine:
             caller = self._session(plan, chain, sts)
             if steps:
                 try:
-                    caller = sts.assume_role(caller, steps.pop(0), session=True)
+                    try:
+                        caller = sts.assume_role(caller, plan.roles[0], session=True)
+                    except SessionExpired:
+                        # STS ended the session before its Expiration (revoked, or our
+                        # clock is off): drop it and open a new one, once.
+                        log.info("profile %s: STS refused the cached MFA session; renewing",
+                                 plan.profile)
+                        self.cache.delete(self._session_name(plan))
+                        caller = sts.assume_role(self._session(plan, chain, sts),
+                                                 plan.roles[0], session=True)
+                    steps.pop(0)
                 except SessionRouteRefused:
                     log.info("profile %s: the role refused the MFA session; direct AssumeRole",
                              plan.profile)
                     caller = self._with_code(plan, chain, lambda code: sts.assume_role(
                         plan.source, plan.roles[0], device=plan.device, code=code))
+                    steps.pop(0)
         elif plan.route == "direct":
             first = steps.pop(0)
             caller = self._with_code(plan, chain, lambda code: sts.assume_role(
@@ -226,13 +228,23 @@ class Engine:
         assert isinstance(caller, Credentials)
         return caller
 
-    def _session(self, plan: Plan, chain: CodeChain, sts: Sts) -> Credentials:
-        """The MFA session for the plan's device, fetched once for every role behind it."""
-        if session := self._load_session(plan):
+    def _session(self, plan: Plan, chain: CodeChain, sts: Sts,
+                 issued_after: float | None = None) -> Credentials:
+        """The MFA session for the plan's device, fetched once for every role behind it.
+
+        `issued_after` asks for a newer session than the cached one (a renewal).
+        """
+        def cached() -> Credentials | None:
+            session = self._load_session(plan)
+            if session and (issued_after is None or session.issued >= issued_after):
+                return session
+            return None
+
+        if issued_after is None and (session := cached()):
             return session
         name = self._session_name(plan)
         with self.cache.lock(name):
-            if session := self._load_session(plan):
+            if session := cached():
                 return session
             assert plan.device is not None
             device = plan.device

@@ -32,6 +32,10 @@ class SessionRouteRefused(StsError):
     """The role refused credentials from an MFA session; it wants a code in the call."""
 
 
+class SessionExpired(StsError):
+    """STS no longer accepts the credentials that signed the call."""
+
+
 # botocore error code -> what the user reads. Built from the code only: AWS messages may
 # quote ARNs and policies, and some SDK messages quote the request.
 _CAUSES = {
@@ -85,6 +89,9 @@ class Sts:
         except StsError as exc:
             if session and exc.cause.startswith(_CAUSES["AccessDenied"]):
                 raise SessionRouteRefused(exc.subject, exc.cause) from exc
+            if isinstance(caller, Credentials) and exc.cause.endswith(
+                    ("(ExpiredToken)", "(InvalidClientTokenId)")):
+                raise SessionExpired(exc.subject, exc.cause) from exc
             raise
         return _credentials(answer)
 

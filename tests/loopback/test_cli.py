@@ -273,3 +273,19 @@ def test_profiles_status_forget_version(aws: Aws) -> None:
     assert aws.run("forget", "project-dev").stdout == "forgot 2 cached entries\n"
     assert aws.run("--version").stdout.startswith("rolebar ")
     assert "assume" in aws.run("--help").stdout
+
+
+def test_a_session_sts_no_longer_accepts_is_renewed_once(aws: Aws) -> None:
+    aws.double.session_lifetime = 2
+    assert aws.run("process", "project-dev").returncode == 0
+    # STS ends the session before the cache expects it to (revoked, or a clock that was off).
+    cache = aws.home / ".cache" / "rolebar"
+    for entry in cache.glob("session-*.json"):
+        data = json.loads(entry.read_text())
+        entry.write_text(json.dumps({**data, "expires": time.time() + 3600}))
+    for entry in cache.glob("role-*.json"):
+        entry.unlink()
+    time.sleep(3)
+    done = aws.run("process", "project-dev")
+    assert done.returncode == 0, done.stderr
+    assert aws.double.counts["GetSessionToken"] == 2
