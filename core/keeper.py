@@ -403,18 +403,26 @@ class Keeper:
             self._wake.set()
         return wait.code
 
+    def tick(self) -> float:
+        """Run one tick on the calling thread and return the wait before the next one.
+
+        For tests with a fake clock and for tools; never while `start()`ed.
+        """
+        self._check_clock_and_tick()
+        return self._next_wait()
+
     # -- the worker ------------------------------------------------------------------------
 
     def _run(self) -> None:
         log.info("keeper: started (%s)", self.kind)
         while not self._stopping.is_set():
-            self._guarded_tick()
+            self._check_clock_and_tick()
             timeout = self._next_wait()
             self._wake.wait(timeout)
             self._wake.clear()
         log.info("keeper: stopped")
 
-    def _guarded_tick(self) -> None:
+    def _check_clock_and_tick(self) -> None:
         """One tick; whatever goes wrong becomes state and an event, never a dead loop."""
         try:
             self._check_clock()

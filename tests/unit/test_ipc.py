@@ -1,0 +1,126 @@
+"""The local channel: a 0600 Unix socket in a 0700 directory, JSON lines, the ops."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rolebar.core import ipc
+from rolebar.core.codes import CodeRequest
+from rolebar.core.errors import EngineBusy
+from rolebar.core.instance import Instance
+
+DEVICE = "arn:aws:iam::000000000000:mfa/member"
+
+
+def echo(request: dict[str, Any]) -> dict[str, Any]:
+    if request.get("op") == "boom":
+        raise RuntimeError("handler bug")
+    return {"ok": True, "echo": request}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Any:
+    s = ipc.Server(echo)
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_the_socket_is_private_and_answers(server: ipc.Server) -> None:
+    sock = server.root / ipc.SOCKET
+    assert stat.S_ISSOCK(os.stat(sock).st_mode)
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(server.root).st_mode) == 0o700
+    assert ipc.call("ping", x=1) == {"ok": True, "echo": {"op": "ping", "x": 1}}
+    assert ipc.call("boom") == {"ok": False, "error": "internal error"}
+
+
+def test_no_engine_means_none() -> None:
+    assert ipc.call("ping", timeout=0.5) is None
+
+
+def test_stop_removes_the_socket(server: ipc.Server) -> None:
+    server.stop()
+    assert not (server.root / ipc.SOCKET).exists()
+    assert ipc.call("ping", timeout=0.5) is None
+
+
+def test_a_long_runtime_path_still_works(tmp_path: Path) -> None:
+    root = tmp_path / ("x" * 60) / ("y" * 60)
+    s = ipc.Server(echo, root=root)
+    s.start()
+    try:
+        assert ipc.call("ping", root=root)["ok"] is True  # type: ignore[index]
+    finally:
+        s.stop()
+
+
+def test_many_clients_at_once(server: ipc.Server) -> None:
+    answers: list[Any] = []
+    threads = [threading.Thread(target=lambda i=i: answers.append(ipc.call("n", i=i)))
+               for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a["echo"]["i"] for a in answers) == list(range(20))
+
+
+class FakeKeeper:
+    kind = "tray"
+    answers_codes = True
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, float]] = []
+        self.reloaded = 0
+
+    def request_code(self, device: str, profile: str, timeout: float) -> str | None:
+        self.asked.append((device, profile, timeout))
+        return "123456"
+
+    def reload(self) -> None:
+        self.reloaded += 1
+
+
+def test_the_engine_code_source_asks_the_running_engine() -> None:
+    keeper = FakeKeeper()
+    s = ipc.Server(ipc.keeper_handler(keeper))  # type: ignore[arg-type]
+    s.start()
+    try:
+        # In the engine's own process the source never asks itself.
+        assert ipc.EngineCode().get(CodeRequest(DEVICE, "dev")) is None
+        ipc._serving.clear()
+        assert ipc.EngineCode(timeout=30).get(CodeRequest(DEVICE, "dev")) == "123456"
+        assert keeper.asked == [(DEVICE, "dev", 30)]
+        assert ipc.call("ping")["kind"] == "tray"  # type: ignore[index]
+        assert ipc.call("reload") == {"ok": True} and keeper.reloaded == 1
+        assert ipc.call("code", device=DEVICE)["ok"] is False  # type: ignore[index]
+        keeper.answers_codes = False
+        assert ipc.EngineCode().get(CodeRequest(DEVICE, "dev")) is None
+    finally:
+        s.stop()
+
+
+def test_the_engine_code_source_with_no_engine_passes_on() -> None:
+    started = time.monotonic()
+    assert ipc.EngineCode().get(CodeRequest(DEVICE, "dev")) is None
+    assert time.monotonic() - started < 1
+
+
+def test_one_engine_per_user_names_the_running_one() -> None:
+    first = Instance("tray")
+    first.acquire()
+    try:
+        with pytest.raises(EngineBusy, match=rf"rolebar tray \(pid {os.getpid()}\)"):
+            Instance("keep").acquire()
+    finally:
+        first.release()
+    with Instance("keep"):
+        pass

@@ -1,0 +1,445 @@
+"""The keeper with a fake engine and a fake clock: deadlines, retries, codes, sections."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from rolebar.core.credentials import Credentials
+from rolebar.core.credfile import MARKER_LINE, SectionWriter
+from rolebar.core.errors import NoCodeError, ProfileNotFound, StsError
+from rolebar.core.keeper import (
+    FAILS_BEFORE_NOTICE,
+    CodeNeed,
+    Event,
+    Keeper,
+    KeeperState,
+    backoff,
+    deadlines,
+    section_values,
+    session_lead,
+)
+from rolebar.core.settings import Settings, tray_section
+
+DEVICE = "arn:aws:iam::000000000000:mfa/member"
+T0 = 1_800_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.wall = T0
+        self.mono = 1000.0
+
+    def advance(self, seconds: float, *, wall_only: bool = False) -> None:
+        self.wall += seconds
+        if not wall_only:
+            self.mono += seconds
+
+
+class FakeEngine:
+    """The Engine methods the keeper uses; STS is a counter."""
+
+    def __init__(self, clock: Clock, env: dict[str, str]) -> None:
+        self.clock = clock
+        self.env = env
+        self.lifetime = 1200.0
+        self.session_lifetime = 3600.0
+        self.calls: list[tuple[object, ...]] = []
+        self.fail: Exception | None = None
+        self.no_code = False  # generate_token gives nothing
+        self.session_creds: Credentials | None = None
+        self.routes = {"dev": "session", "ops": "session"}
+        self.n = 0
+
+    def _creds(self, lifetime: float) -> Credentials:
+        self.n += 1
+        now = self.clock.wall
+        return Credentials(f"ASIAFAKE{self.n:012d}", "s" * 40, "t" * 100, now, now + lifetime)
+
+    def profiles(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=p) for p in sorted(self.routes)]
+
+    def plan(self, profile: str) -> SimpleNamespace:
+        if profile not in self.routes:
+            raise ProfileNotFound(f"profile {profile}", "not found")
+        return SimpleNamespace(device=DEVICE, route=self.routes[profile], region="eu-west-1")
+
+    def _session(self, code: str | None) -> None:
+        if self.session_creds and self.session_creds.usable(self.clock.wall):
+            return
+        if code is None and self.no_code:
+            raise NoCodeError("profile dev", "no one-time code")
+        self.session_creds = self._creds(self.session_lifetime)
+        self.calls.append(("session", code))
+
+    def credentials(self, profile: str, *, code: str | None = None, force: bool = False,
+                    interactive: bool | None = None) -> Credentials:
+        assert interactive is False
+        self.plan(profile)
+        self.calls.append(("role", profile, code, force))
+        if self.fail:
+            raise self.fail
+        if self.routes[profile] == "session":
+            self._session(code)
+        elif code is None and self.no_code:
+            raise NoCodeError(f"profile {profile}", "no one-time code")
+        return self._creds(self.lifetime)
+
+    def session(self, profile: str) -> Credentials | None:
+        s = self.session_creds
+        return s if s and s.usable(self.clock.wall) else None
+
+    def renew_session(self, profile: str, *, code: str | None = None,
+                      interactive: bool | None = None) -> Credentials:
+        self.calls.append(("renew", profile, code))
+        if self.fail:
+            raise self.fail
+        if code is None and self.no_code:
+            raise NoCodeError(f"profile {profile}", "no one-time code")
+        self.session_creds = self._creds(self.session_lifetime)
+        return self.session_creds
+
+    def cached(self, profile: str) -> Credentials | None:
+        return None
+
+    def roles(self) -> list[tuple[object, ...]]:
+        return [c for c in self.calls if c[0] == "role"]
+
+
+class Rig:
+    def __init__(self, tmp: Path) -> None:
+        self.clock = Clock()
+        self.creds_file = tmp / "credentials"
+        self.creds_file.write_text("# my keys\n[my-company]\naws_access_key_id = AKIAX\n")
+        env = {"AWS_CONFIG_FILE": str(tmp / "config"),
+               "AWS_SHARED_CREDENTIALS_FILE": str(self.creds_file)}
+        (tmp / "config").write_text("")
+        self.engine = FakeEngine(self.clock, env)
+        self.settings = Settings(tmp / "settings.json")
+        self.writer = SectionWriter(self.creds_file)
+        self.events: list[Event] = []
+        self.states: list[KeeperState] = []
+        self.keeper = Keeper(self.engine, self.settings,  # type: ignore[arg-type]
+                             clock=lambda: self.clock.wall, monotonic=lambda: self.clock.mono,
+                             writer=self.writer, rnd=lambda: 0.5, command="/opt/rolebar")
+        self.keeper.subscribe(self.listen)
+
+    def listen(self, state: KeeperState, event: Event) -> None:
+        self.states.append(state)
+        if event.kind != "state":
+            self.events.append(event)
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events]
+
+    def section(self, name: str = "tray-managed") -> dict[str, str] | None:
+        return self.writer.read(name)
+
+    def key(self, name: str = "tray-managed") -> str | None:
+        values = self.section(name)
+        return values.get("aws_access_key_id") if values else None
+
+    def tick(self) -> float:
+        return self.keeper.tick()
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path)
+
+
+# -- the schedule ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lifetime", [20, 40, 900, 1200, 1799, 1800, 3600, 43200])
+def test_deadlines_leave_the_margin_and_never_refresh_at_issue(lifetime: float) -> None:
+    soft, hard = deadlines(T0, T0 + lifetime)
+    margin = min(900, lifetime / 2)
+    assert T0 + lifetime - hard == pytest.approx(margin)
+    assert T0 < soft < hard < T0 + lifetime
+    assert soft - T0 >= lifetime / 4 - 1e-9  # a loop would refresh at the issue time
+
+
+def test_deadlines_for_real_and_test_lifetimes() -> None:
+    assert deadlines(T0, T0 + 3600) == (T0 + 2250, T0 + 2700)
+    assert deadlines(T0, T0 + 20) == (T0 + 5, T0 + 10)
+
+
+def test_session_lead_is_ten_minutes_or_more_for_real_sessions() -> None:
+    assert session_lead(T0, T0 + 43200) == 900
+    assert session_lead(T0, T0 + 3600) == 900
+    assert session_lead(T0, T0 + 180) == 45
+
+
+def test_backoff_grows_with_jitter_and_stays_capped() -> None:
+    lows = [backoff(n, 900, lambda: 0.0) for n in range(1, 12)]
+    highs = [backoff(n, 900, lambda: 1.0) for n in range(1, 12)]
+    assert lows[0] == 15 and highs[0] == 30
+    assert lows == sorted(lows) and max(highs) == 300
+    assert backoff(1, 10, lambda: 1.0) == 1.0 and max(backoff(n, 10) for n in range(20)) <= 3.34
+
+
+def test_section_values_for_both_styles() -> None:
+    creds = Credentials("ASIAEXAMPLE0000001", "s" * 40, "t" * 60, T0, T0 + 3600)
+    assert section_values("process", "tray-managed", None, "eu-west-1", "/opt/rolebar") == {
+        "credential_process": "/opt/rolebar process --section tray-managed",
+        "region": "eu-west-1"}
+    keys = section_values("keys", "x", creds, None, "/opt/rolebar")
+    assert keys is not None and set(keys) == {
+        "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "rolebar_expiration"}
+    assert section_values("keys", "x", None, None, "/opt/rolebar") is None
+
+
+# -- refreshing -----------------------------------------------------------------------------
+
+
+def test_select_writes_keys_then_refreshes_at_the_soft_deadline(rig: Rig) -> None:
+    rig.settings.select("dev")
+    wait = rig.tick()
+    first = rig.key()
+    assert first is not None and rig.section()["region"] == "eu-west-1"  # type: ignore[index]
+    assert rig.engine.roles() == [("role", "dev", None, False)]
+    assert rig.creds_file.read_text().startswith("# my keys\n[my-company]\n")
+    assert MARKER_LINE in rig.creds_file.read_text()
+    soft, _ = deadlines(T0, T0 + 1200)
+    assert 0 < wait <= 10
+    while rig.clock.wall < soft - 1:
+        rig.clock.advance(min(wait, soft - 1 - rig.clock.wall))
+        wait = rig.tick()
+    assert rig.key() == first and len(rig.engine.roles()) == 1
+    rig.clock.advance(2)
+    rig.tick()
+    assert rig.key() != first
+    assert rig.engine.roles()[-1] == ("role", "dev", None, True)
+    state = rig.keeper.state()
+    assert state.sections[0].health == "fresh" and state.profiles == ("dev", "ops")
+
+
+def test_failures_keep_old_credentials_until_they_expire_then_recover(rig: Rig) -> None:
+    rig.settings.select("dev")
+    rig.tick()
+    first = rig.key()
+    rig.engine.fail = StsError("profile dev", "STS failed; try again shortly (InternalFailure)")
+    end = T0 + 1200
+    rig.clock.advance(deadlines(T0, end)[0] - T0)
+    healths = set()
+    while rig.clock.wall < end + 60:
+        rig.tick()
+        assert rig.key() == first  # never replaced by nothing
+        healths.add(rig.keeper.state().sections[0].health)
+        rig.clock.advance(5)
+    assert rig.kinds().count("refresh_failed") == 1  # once per streak
+    assert len(rig.engine.roles()) > FAILS_BEFORE_NOTICE
+    assert healths == {"refreshing", "error"}
+    assert "InternalFailure" in (rig.keeper.state().sections[0].problem or "")
+    rig.engine.fail = None
+    rig.clock.advance(300)
+    rig.tick()
+    assert rig.key() != first and rig.keeper.state().sections[0].health == "fresh"
+    assert rig.keeper.state().sections[0].problem is None
+
+
+def test_a_missing_profile_is_a_problem_not_a_crash(rig: Rig) -> None:
+    rig.settings.select("gone")
+    rig.tick()
+    section = rig.keeper.state().sections[0]
+    assert section.health == "error" and "not found" in (section.problem or "")
+    assert rig.section() is None
+
+
+def test_a_clock_jump_refreshes_at_once(rig: Rig) -> None:
+    rig.settings.select("dev")
+    rig.tick()
+    rig.clock.advance(60, wall_only=True)  # suspended: monotonic time stood still
+    rig.tick()
+    assert rig.engine.roles()[-1] == ("role", "dev", None, True)
+    assert len(rig.engine.roles()) == 2
+
+
+# -- codes and MFA sessions -----------------------------------------------------------------
+
+
+def test_a_code_need_is_announced_once_and_a_submitted_code_is_used(rig: Rig) -> None:
+    rig.engine.no_code = True
+    rig.settings.select("dev")
+    for _ in range(4):
+        rig.tick()
+        rig.clock.advance(10)
+    assert rig.kinds() == ["code_needed"]
+    assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)
+    assert rig.keeper.state().sections[0].health == "needs_code"
+    rig.keeper.submit_code(DEVICE, "123456")
+    rig.tick()
+    rig.tick()
+    assert ("renew", "dev", "123456") in rig.engine.calls
+    assert rig.key() is not None
+    assert rig.keeper.state().needs == ()
+    assert rig.keeper.state().sections[0].health == "fresh"
+
+
+def test_the_mfa_session_is_renewed_silently_ahead_of_its_end(rig: Rig) -> None:
+    rig.settings.select("dev")
+    rig.tick()
+    session = rig.engine.session_creds
+    assert session is not None
+    assert rig.keeper.state().sessions == ((DEVICE, session.expires),)
+    rig.clock.advance(session.expires - session_lead(session.issued, session.expires)
+                      - rig.clock.wall + 1)
+    rig.tick()
+    assert ("renew", "dev", None) in rig.engine.calls
+    assert rig.engine.session_creds is not session
+    assert [c for c in rig.engine.calls if c[0] == "session"] == [("session", None)]
+    assert "session_ending" not in rig.kinds()
+
+
+def test_a_session_that_needs_a_code_is_announced_ahead_of_time(rig: Rig) -> None:
+    rig.settings.select("dev")
+    rig.tick()
+    session = rig.engine.session_creds
+    assert session is not None
+    rig.engine.no_code = True
+    rig.clock.advance(session.expires - 900 - rig.clock.wall + 1)
+    for _ in range(3):
+        rig.tick()
+        rig.clock.advance(20)
+    assert rig.kinds() == ["session_ending"]
+    assert "ends in 15 minutes" in rig.events[0].message
+    assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)
+    rig.keeper.submit_code(DEVICE, "654321")
+    rig.tick()
+    assert ("renew", "dev", "654321") in rig.engine.calls
+    assert rig.keeper.state().needs == ()
+
+
+def test_two_code_requests_share_one_need_and_both_get_the_code(rig: Rig) -> None:
+    rig.settings.select("dev")
+    rig.tick()
+    answers: list[str | None] = []
+    threads = [threading.Thread(target=lambda: answers.append(
+        rig.keeper.request_code(DEVICE, "dev", 10))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 5
+    while (wait := rig.keeper._waits.get(DEVICE)) is None or wait.count < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    rig.tick()
+    assert rig.kinds() == ["code_needed"]
+    assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)
+    rig.keeper.submit_code(DEVICE, "111222")
+    for t in threads:
+        t.join(5)
+    assert answers == ["111222", "111222"]
+    rig.tick()
+    assert rig.keeper.state().needs == ()
+
+
+def test_a_code_request_times_out_with_none(rig: Rig) -> None:
+    assert rig.keeper.request_code(DEVICE, "dev", 0.05) is None
+    rig.tick()
+    assert rig.keeper.state().needs == ()
+
+
+# -- sections -------------------------------------------------------------------------------
+
+
+def test_an_unmarked_section_is_refused_once_and_others_are_served(rig: Rig) -> None:
+    original = rig.creds_file.read_text() + "\n[tray-managed]\naws_access_key_id = MINE\n"
+    rig.creds_file.write_text(original)
+    rig.settings.select("dev")
+    rig.settings.select("ops", "other")
+    for _ in range(3):
+        rig.tick()
+        rig.clock.advance(5)
+    assert rig.kinds() == ["section_refused"]
+    assert rig.events[0].subject == "section tray-managed"
+    assert rig.key() == "MINE" and rig.key("other") is not None
+    assert rig.creds_file.read_text().startswith(original)
+    states = {s.name: s for s in rig.keeper.state().sections}
+    assert states["tray-managed"].health == "error"
+    assert "marker" in (states["tray-managed"].problem or "")
+    assert states["other"].health == "fresh"
+
+
+def test_stale_content_put_back_by_another_writer_is_restored(rig: Rig) -> None:
+    rig.settings.select("dev")
+    rig.tick()
+    stale = rig.creds_file.read_text()
+    rig.clock.advance(deadlines(T0, T0 + 1200)[0] - T0 + 1)
+    rig.tick()
+    current = rig.key()
+    rig.creds_file.write_text(stale + "[added]\nx = 1\n")  # another program, no lock
+    assert rig.key() != current
+    rig.tick()
+    assert rig.key() == current
+    assert rig.section("added") == {"x": "1"}
+
+
+def test_switching_style_and_role_rewrites_at_once(rig: Rig) -> None:
+    rig.settings.select("dev")
+    rig.tick()
+    rig.keeper.set_style("tray-managed", "process")
+    rig.tick()
+    assert rig.section() == {"credential_process": "/opt/rolebar process --section tray-managed",
+                             "region": "eu-west-1"}
+    rig.keeper.select("ops", "tray-managed", "keys")
+    rig.tick()
+    assert rig.key() is not None
+    assert rig.engine.roles()[-1][1] == "ops"
+    assert [s.profile for s in rig.keeper.state().sections] == ["ops"]
+
+
+def test_unselect_removes_the_section_and_keeps_the_rest(rig: Rig) -> None:
+    before = rig.creds_file.read_text()
+    rig.keeper.select("dev", tray_section("dev"))
+    rig.tick()
+    assert rig.key("tray-managed-dev") is not None
+    rig.keeper.unselect("tray-managed-dev")
+    rig.tick()
+    # The writer may leave the blank line it put before the section it appended.
+    assert rig.creds_file.read_text().rstrip("\n") == before.rstrip("\n")
+    assert rig.keeper.state().sections == ()
+
+
+def test_a_settings_change_by_another_process_is_noticed(rig: Rig, tmp_path: Path) -> None:
+    rig.tick()
+    Settings(tmp_path / "settings.json").select("ops", "tray-managed")
+    rig.tick()
+    assert rig.key() is not None
+
+
+# -- the loop -------------------------------------------------------------------------------
+
+
+def test_a_failing_listener_does_not_stop_the_keeper(rig: Rig) -> None:
+    def broken(state: KeeperState, event: Event) -> None:
+        raise RuntimeError("listener bug")
+
+    rig.keeper.subscribe(broken)
+    rig.settings.select("dev")
+    rig.tick()
+    assert rig.key() is not None
+
+
+def test_the_worker_thread_is_named_and_stops_promptly(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.keeper = Keeper(rig.engine, rig.settings, writer=rig.writer,  # type: ignore[arg-type]
+                        command="/opt/rolebar")
+    rig.engine.clock = SimpleNamespace(wall=time.time())  # type: ignore[assignment]
+    rig.keeper.select("dev")
+    rig.keeper.start()
+    try:
+        assert "rolebar-keeper" in [t.name for t in threading.enumerate()]
+        deadline = time.monotonic() + 5
+        while rig.key() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        started = time.monotonic()
+        rig.keeper.stop()
+    assert time.monotonic() - started < 2
+    assert "rolebar-keeper" not in [t.name for t in threading.enumerate()]

@@ -1,0 +1,92 @@
+"""Settings: the kept sections, their profile and style, in a 0600 JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from rolebar.core import fastpath, paths
+from rolebar.core.errors import ConfigError
+from rolebar.core.settings import SectionSetting, Settings, tray_section
+
+
+def test_select_records_profile_and_style_atomically_with_mode_0600() -> None:
+    settings = Settings()
+    assert settings.path == paths.config_dir() / "settings.json"
+    assert settings.select("dev") == SectionSetting("tray-managed", "dev", "keys")
+    assert stat.S_IMODE(os.stat(settings.path).st_mode) == 0o600
+    assert json.loads(settings.path.read_text()) == {
+        "sections": {"tray-managed": {"profile": "dev", "style": "keys"}}}
+    assert not [p for p in settings.path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_section_keeps_its_style_unless_one_is_given() -> None:
+    settings = Settings()
+    settings.select("dev", style="process")
+    assert settings.select("ops").style == "process"
+    assert settings.select("ops", style="keys").style == "keys"
+    assert settings.set_style("tray-managed", "process").style == "process"
+
+
+def test_several_sections_and_unselect() -> None:
+    settings = Settings()
+    settings.select("dev")
+    settings.select("ops", tray_section("ops"))
+    assert sorted(settings.sections()) == ["tray-managed", "tray-managed-ops"]
+    assert settings.unselect("tray-managed") is True
+    assert settings.unselect("tray-managed") is False
+    assert list(settings.sections()) == ["tray-managed-ops"]
+
+
+def test_the_fast_path_reads_the_same_file() -> None:
+    Settings().select("dev", "work", "process")
+    assert fastpath.section_profile("work") == "dev"
+    assert fastpath.section_profile("tray-managed") is None
+
+
+@pytest.mark.parametrize("text", ["", "{", "[]", '{"sections": 3}',
+                                  '{"sections": {"a": {"style": "keys"}}}',
+                                  '{"sections": {"a": {"profile": "p", "style": "odd"}}}'])
+def test_an_unreadable_file_means_nothing_selected(text: str) -> None:
+    settings = Settings()
+    settings.path.parent.mkdir(parents=True, exist_ok=True)
+    settings.path.write_text(text)
+    assert settings.sections() == {}
+    settings.select("dev")  # and selecting repairs it
+    assert list(settings.sections()) == ["tray-managed"]
+
+
+@pytest.mark.parametrize("name", ["", "a b", "x]", "new\nline", "x" * 200])
+def test_odd_section_names_are_refused(name: str) -> None:
+    with pytest.raises(ConfigError):
+        Settings().select("dev", name)
+
+
+def test_set_style_of_a_section_not_kept_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="is not kept"):
+        Settings().set_style("nope", "keys")
+
+
+def test_the_stamp_changes_on_every_write() -> None:
+    settings = Settings()
+    assert settings.stamp() is None
+    settings.select("dev")
+    first = settings.stamp()
+    settings.select("dev")
+    assert settings.stamp() not in (None, first)
+
+
+def test_concurrent_selects_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    threads = [threading.Thread(target=Settings(path).select, args=("p", f"s{i}"))
+               for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(Settings(path).sections()) == 16
