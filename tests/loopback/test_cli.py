@@ -257,7 +257,7 @@ def test_configuration_and_usage_errors_exit_2_with_one_line(aws: Aws, extra: st
 def test_subcommands_win_but_assume_reaches_a_profile_named_like_one(aws: Aws) -> None:
     aws.write_config(extra=f"\n[profile status]\nrole_arn = {PLAIN_ROLE}\n"
                            "source_profile = my-company\n")
-    assert aws.run("status").stdout.startswith("profile ")
+    assert aws.run("status").stdout.startswith("engine: none running")
     done = aws.run("assume", "-j", "status")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["Version"] == 1
