@@ -124,3 +124,11 @@ def test_doctor_on_a_prepared_config(home: Path, tmp_path: Path, run) -> None:  
     assert done.returncode == 1
     tray = next(line for line in done.stdout.splitlines() if line.startswith("fail  tray:"))
     assert " -> " in tray
+
+
+def test_headless_demo_writes_a_section_in_its_home(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    demo_home = tmp_path / "demo"
+    done = run("demo", "--headless", "--seconds", "8", "--home", str(demo_home))
+    assert done.returncode == 0, done.stderr
+    text = (demo_home / ".aws" / "credentials").read_text()
+    assert "# managed by rolebar" in text and "[tray-managed]" in text

@@ -1,0 +1,144 @@
+"""`rolebar demo --headless`: the whole engine against the in-process STS double.
+
+Run as a real process, the way a person runs it. It must write a fresh [tray-managed]
+in its own home, answer `--code`, leave the user's (here: the test's) AWS files and
+rolebar settings alone, and clean up after SIGTERM.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rolebar.core import demo
+
+
+def rolebar(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "import sys; from rolebar.core.cli import "
+                           "main; sys.exit(main())", *args], capture_output=True, text=True,
+                          timeout=60, check=False, **kwargs)  # type: ignore[call-overload]
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; from rolebar.core.cli import main; "
+         "sys.exit(main())", "demo", "--headless", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_section(credentials: Path, proc: subprocess.Popen[str], timeout: float = 60
+                     ) -> configparser.SectionProxy:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"demo ended early: {proc.stderr.read() if proc.stderr else ''}")
+        parsed = configparser.ConfigParser()
+        try:
+            parsed.read_string(credentials.read_text())
+        except (OSError, configparser.Error):
+            pass
+        else:
+            if parsed.has_section("tray-managed"):
+                return parsed["tray-managed"]
+        time.sleep(0.2)
+    pytest.fail("no [tray-managed] section within the time limit")
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    return proc.returncode, err
+
+
+@pytest.fixture
+def real_files(home: Path) -> dict[Path, bytes]:
+    """The test's own AWS files, standing for the user's: the demo must not touch them."""
+    files = {
+        home / ".aws" / "config": b"[profile mine]\nregion = eu-west-1\n",
+        home / ".aws" / "credentials": b"[mine]\naws_access_key_id = AKIAREALREALREAL1234\n",
+    }
+    for path, data in files.items():
+        path.write_bytes(data)
+    return files
+
+
+def test_headless_demo_keeps_a_section_fresh_in_its_own_home(
+    tmp_path: Path, home: Path, real_files: dict[Path, bytes]
+) -> None:
+    demo_home = tmp_path / "demo-home"
+    proc = start("--home", str(demo_home), "--role-lifetime", "900")
+    try:
+        section = wait_for_section(demo_home / ".aws" / "credentials", proc)
+        assert section["aws_access_key_id"].startswith("ASIA")
+        assert section["region"] == demo.REGION
+        code = rolebar("demo", "--code")
+        assert code.returncode == 0, code.stderr
+        assert re.fullmatch(r"\d{6}\n", code.stdout)
+        mode = (demo_home / ".aws" / "credentials").stat().st_mode & 0o777
+        assert mode == 0o600
+    finally:
+        status, err = stop(proc)
+    assert status == 0, err
+    assert "your own ~/.aws files are not read or written" in err
+    assert "Traceback" not in err
+    for path, data in real_files.items():
+        assert path.read_bytes() == data, f"{path} was changed"
+    assert not (home / ".config" / "rolebar" / "settings.json").exists()
+    # --home is kept, so its files can be looked at afterwards; the pointer is gone.
+    assert (demo_home / ".aws" / "credentials").exists()
+    assert rolebar("demo", "--code").returncode == 2
+
+
+def test_the_temporary_home_is_removed_at_the_end(home: Path) -> None:
+    proc = start()
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        found = re.search(r"demo home (\S+) \(removed at the end\)", first)
+        assert found, first
+        root = Path(found.group(1))
+        wait_for_section(root / ".aws" / "credentials", proc)
+    finally:
+        status, err = stop(proc)
+    assert status == 0, err
+    assert not root.exists()
+
+
+def test_seconds_ends_the_demo_by_itself(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = rolebar("demo", "--headless", "--seconds", "3", "--home", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 45
+
+
+def test_a_home_that_is_not_a_demo_home_is_refused(tmp_path: Path, home: Path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    done = rolebar("demo", "--headless", "--home", str(busy))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"rolebar: demo home {busy}: is not empty")
+    assert rolebar("demo", "--headless", "--home", str(home)).returncode == 2
+
+
+def test_code_without_a_running_demo(home: Path) -> None:
+    done = rolebar("demo", "--code")
+    assert done.returncode == 2
+    assert done.stderr == "rolebar: demo: no demo is running; start one with `rolebar demo`\n"
+
+
+def test_the_demo_generate_token_prints_the_current_code(tmp_path: Path) -> None:
+    state = tmp_path / "double.json"
+    state.write_text(json.dumps({"user": {"totp_secret": "JBSWY3DPEHPK3PXP"}}))
+    done = subprocess.run([sys.executable, "-m", "rolebar.core.demo", "token", str(state)],
+                          capture_output=True, text=True, check=False, timeout=30)
+    assert done.returncode == 0
+    assert re.fullmatch(r"\d{6}\n", done.stdout)
