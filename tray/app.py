@@ -178,14 +178,14 @@ class TrayApp:
                 item = self._queue.get(timeout=TICK)
             except queue.Empty:
                 item = ("tick",)
-            if item is _STOP:
+            if item[0] == "stop":
                 return
             self._handle(item)
             # A burst of keeper events becomes one menu rebuild.
             with contextlib.suppress(queue.Empty):
                 while True:
                     item = self._queue.get_nowait()
-                    if item is _STOP:
+                    if item[0] == "stop":
                         return
                     self._handle(item)
             self._apply()
@@ -388,10 +388,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"rolebar: {problem}\n")
         return 2
     try:
-        from rolebar.tray.engine import running_engine
+        from rolebar.core.service import EngineService
 
-        with running_engine() as keeper:
-            return run_tray(keeper)
+        # answers_codes: this process answers code_needed events (notification + prompt),
+        # so a `rolebar process` from an IDE gets its code through the tray.
+        service = EngineService("tray", answers_codes=True)
+        service.start()
+        try:
+            return run_tray(service.keeper)
+        finally:
+            service.stop()
     except RolebarError as exc:
         log.info("tray: %s", exc)
         sys.stderr.write(f"rolebar: {exc}\n")

@@ -47,7 +47,7 @@ def time_left(expires: float | None, now: float) -> str:
     if seconds <= 0:
         return "expired"
     minutes = math.ceil(seconds / 60)
-    if minutes < 60:
+    if minutes <= 60:
         return f"{minutes} min left"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min left"

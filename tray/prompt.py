@@ -28,7 +28,7 @@ ATTEMPTS = 3
 RETRY_HINT = "That was not a 6-digit code. "
 ENV = "ROLEBAR_PROMPT"
 _SEPARATORS = re.compile(r"[\s-]")
-_SIX = re.compile(r"\d{6}")
+_SIX = re.compile(r"[0-9]{6}")  # not \d: STS wants ASCII digits, not any Unicode Nd
 
 
 class Driver(Protocol):

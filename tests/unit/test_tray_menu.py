@@ -1,0 +1,369 @@
+"""The tray's menu model and dispatcher, without a display: KeeperState in, items out."""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from rolebar.core.errors import ConfigError
+from rolebar.core.keeper import CodeNeed, Event, KeeperState, SectionState
+from rolebar.tray import menu
+from rolebar.tray.app import TrayApp, active_keys, event_key
+from rolebar.tray.menu import SEPARATOR, Item
+from rolebar.tray.notify import Notifier
+
+NOW = 1_700_000_000.0
+DEVICE = "arn:aws:iam::123456789012:mfa/alice"
+
+
+def sec(name: str = "tray-managed", profile: str | None = "dev", health: str = "fresh",
+        expires: float | None = NOW + 47 * 60 - 5, style: str = "keys",
+        problem: str | None = None) -> SectionState:
+    return SectionState(name, profile, style, health, expires, problem)  # type: ignore[arg-type]
+
+
+def state(*sections: SectionState, profiles: tuple[str, ...] = ("dev", "prod"),
+          needs: tuple[CodeNeed, ...] = (), sessions: tuple[tuple[str, float], ...] = ()
+          ) -> KeeperState:
+    return KeeperState(tuple(sections), profiles, needs, sessions)
+
+
+def texts(items: tuple[Item, ...]) -> list[str]:
+    return [i.text for i in items]
+
+
+def find(items: tuple[Item, ...], text: str) -> Item:
+    for item in items:
+        if item.text == text:
+            return item
+        if item.submenu and (found := _find_in(item.submenu, text)):
+            return found
+    raise AssertionError(f"no item {text!r} in {texts(items)}")
+
+
+def _find_in(items: tuple[Item, ...], text: str) -> Item | None:
+    try:
+        return find(items, text)
+    except AssertionError:
+        return None
+
+
+# -- the menu of DESIGN.md section 6 ---------------------------------------------------------
+
+
+def test_full_menu_in_order() -> None:
+    items = menu.build(state(sec()), NOW, autostart=False)
+    assert texts(items) == [
+        "dev: 47 min left", "-", "-", "None", "dev", "prod", "-", "Refresh now",
+        "Style: Static keys", "Keep fresh", "-", "Start at login", "Open log", "Quit",
+    ]
+    assert items[0].enabled is False  # the status line is not clickable
+
+
+def test_profiles_are_a_radio_group_writing_tray_managed() -> None:
+    items = menu.build(state(sec(profile="prod")), NOW, autostart=False)
+    radios = [i for i in items if i.radio]
+    assert [(i.text, i.checked, i.action) for i in radios] == [
+        ("None", False, ("unselect",)),
+        ("dev", False, ("select", "dev")),
+        ("prod", True, ("select", "prod")),
+    ]
+
+
+def test_no_selection() -> None:
+    items = menu.build(state(), NOW, autostart=False)
+    assert items[0].text == "No role selected"
+    assert find(items, "None").checked is True
+    assert find(items, "Refresh now").enabled is False
+
+
+def test_code_item_only_when_a_code_is_needed() -> None:
+    assert "Enter MFA code..." not in texts(menu.build(state(sec()), NOW, False))
+    need = CodeNeed(DEVICE, "dev")
+    items = menu.build(state(sec(health="needs_code"), needs=(need,)), NOW, False)
+    item = find(items, "Enter MFA code...")
+    assert item.action == ("code", DEVICE, "dev")
+    assert item.default  # the GTK backend's left click
+    assert items[0].text == "dev: needs an MFA code"
+
+
+def test_one_code_item_per_device() -> None:
+    needs = (CodeNeed(DEVICE, "dev"), CodeNeed(DEVICE + "2", "prod"))
+    items = menu.build(state(sec(), needs=needs), NOW, False)
+    assert [i.text for i in items if i.action and i.action[0] == "code"] == [
+        "Enter MFA code for dev...", "Enter MFA code for prod..."]
+
+
+def test_style_submenu() -> None:
+    items = menu.build(state(sec(style="process")), NOW, False)
+    style = find(items, "Style: credential_process")
+    assert style.submenu is not None
+    assert [(i.text, i.checked, i.action) for i in style.submenu] == [
+        ("Static keys", False, ("style", "keys")),
+        ("credential_process", True, ("style", "process")),
+    ]
+
+
+def test_keep_fresh_checkbox_per_profile() -> None:
+    kept = sec(name="tray-managed-prod", profile="prod")
+    items = menu.build(state(sec(), kept), NOW, False)
+    keep = find(items, "Keep fresh")
+    assert keep.submenu is not None
+    assert [(i.text, i.checked, i.action) for i in keep.submenu] == [
+        ("dev", False, ("keep", "dev", "on")),
+        ("prod", True, ("keep", "prod", "off")),
+    ]
+    assert menu.keep_section("prod") == "tray-managed-prod"
+
+
+def test_start_at_login_checkbox() -> None:
+    on = find(menu.build(state(), NOW, True), "Start at login")
+    off = find(menu.build(state(), NOW, False), "Start at login")
+    unsupported = find(menu.build(state(), NOW, None), "Start at login")
+    assert (on.checked, on.action) == (True, ("autostart", "off"))
+    assert (off.checked, off.action) == (False, ("autostart", "on"))
+    assert unsupported.enabled is False
+
+
+def test_many_profiles_go_to_a_submenu() -> None:
+    profiles = tuple(f"p{i:04d}" for i in range(2000))
+    items = menu.build(state(sec(profile="p0007"), profiles=profiles), NOW, False)
+    role = find(items, "Role: p0007")
+    assert role.submenu is not None and len(role.submenu) == 2001
+    assert len(items) < 20
+
+
+def test_problems_of_other_sections_are_shown() -> None:
+    bad = sec(name="tray-managed-prod", profile="prod", health="error",
+              problem="the section has no rolebar marker")
+    items = menu.build(state(sec(), bad), NOW, False)
+    assert "[tray-managed-prod]: the section has no rolebar marker" in texts(items)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (None, ""), (-1, "expired"), (30, "1 min left"), (59 * 60 + 1, "60 min left"),
+    (60 * 60, "60 min left"), (65 * 60, "1 h 05 min left"), (11 * 3600, "11 h 00 min left"),
+])
+def test_time_left(seconds: float | None, text: str) -> None:
+    assert menu.time_left(None if seconds is None else NOW + seconds, NOW) == text
+
+
+@pytest.mark.parametrize(("health", "problem", "line"), [
+    ("refreshing", None, "dev: refreshing…"),
+    ("error", "STS refused: AccessDenied", "dev: STS refused: AccessDenied"),
+    ("idle", None, "dev: 47 min left"),
+])
+def test_status_line(health: str, problem: str | None, line: str) -> None:
+    assert menu.describe(sec(health=health, problem=problem), NOW) == line
+
+
+def test_tooltip_names_profile_and_time_left() -> None:
+    assert menu.tooltip(state(sec()), NOW) == "rolebar: dev: 47 min left"
+    long = sec(profile="x" * 300)
+    assert len(menu.tooltip(state(long), NOW)) == 127
+
+
+@pytest.mark.parametrize(("sections", "needs", "icon"), [
+    ((), (), "idle"),
+    ((sec(),), (), "fresh"),
+    ((sec(), sec("tray-managed-prod", "prod", "refreshing")), (), "refreshing"),
+    ((sec(health="error"), sec("tray-managed-prod", "prod", "refreshing")), (), "error"),
+    ((sec(health="error"),), (CodeNeed(DEVICE, "dev"),), "needs_code"),
+    ((sec(profile=None, health="error"),), (), "idle"),
+])
+def test_icon_state(sections: tuple[SectionState, ...], needs: tuple[CodeNeed, ...],
+                    icon: str) -> None:
+    assert menu.icon_state(state(*sections, needs=needs)) == icon
+
+
+def test_equal_states_give_equal_menus() -> None:
+    a = menu.build(state(sec()), NOW, False)
+    b = menu.build(state(sec()), NOW + 5, False)
+    assert a == b and SEPARATOR in a
+
+
+# -- the dispatcher, with a fake keeper ----------------------------------------------------------
+
+
+class FakeKeeper:
+    def __init__(self, st: KeeperState) -> None:
+        self.st = st
+        self.calls: list[tuple[Any, ...]] = []
+        self.fail: Exception | None = None
+
+    def subscribe(self, listener: object) -> object:
+        return lambda: None
+
+    def state(self) -> KeeperState:
+        return self.st
+
+    def _call(self, *call: Any) -> None:
+        self.calls.append(call)
+        if self.fail:
+            raise self.fail
+
+    def select(self, profile: str, section: str = "tray-managed", style: Any = None) -> None:
+        self._call("select", profile, section)
+
+    def unselect(self, section: str) -> None:
+        self._call("unselect", section)
+
+    def set_style(self, section: str, style: Any) -> None:
+        self._call("set_style", section, style)
+
+    def refresh_now(self, section: str | None = None) -> None:
+        self._call("refresh_now", section)
+
+    def submit_code(self, device: str, code: str) -> None:
+        self._call("submit_code", device, code)
+
+
+class FakeAutostart:
+    def __init__(self) -> None:
+        self.on = False
+
+    def enable(self) -> None:
+        self.on = True
+
+    def disable(self) -> None:
+        self.on = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.on
+
+    def describe(self) -> str:
+        return "fake"
+
+
+class FakePrompts:
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def ask(self, device: str, profile: str) -> bool:
+        self.asked.append((device, profile))
+        return True
+
+    def close_all(self) -> None:
+        pass
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, title: str, body: str) -> None:
+        self.sent.append((title, body))
+
+
+def make_app(st: KeeperState) -> tuple[TrayApp, FakeKeeper, FakeAutostart, FakePrompts, Sent]:
+    keeper, autostart, prompts, sender = FakeKeeper(st), FakeAutostart(), FakePrompts(), Sent()
+    opened: list[str] = []
+    app = TrayApp(keeper, autostart=autostart, notifier=Notifier(sender, background=False),
+                  prompts=prompts, clock=lambda: NOW, open_file=opened.append)  # type: ignore[arg-type]
+    app._state = st
+    app.opened = opened  # type: ignore[attr-defined]
+    return app, keeper, autostart, prompts, sender
+
+
+@pytest.mark.parametrize(("action", "call"), [
+    (("select", "prod"), ("select", "prod", "tray-managed")),
+    (("unselect",), ("unselect", "tray-managed")),
+    (("style", "process"), ("set_style", "tray-managed", "process")),
+    (("keep", "prod", "on"), ("select", "prod", "tray-managed-prod")),
+    (("keep", "prod", "off"), ("unselect", "tray-managed-prod")),
+    (("refresh",), ("refresh_now", None)),
+])
+def test_actions_reach_the_keeper(action: tuple[str, ...], call: tuple[Any, ...]) -> None:
+    app, keeper, *_ = make_app(state(sec()))
+    app._act(action)
+    assert keeper.calls == [call]
+
+
+def test_start_at_login_toggles_the_adapter() -> None:
+    app, _, autostart, *_ = make_app(state(sec()))
+    app._act(("autostart", "on"))
+    assert autostart.on
+    assert find(app.look().items, "Start at login").checked is True
+    app._act(("autostart", "off"))
+    assert not autostart.on
+    assert find(app.look().items, "Start at login").checked is False
+
+
+def test_start_at_login_failure_is_notified_not_raised() -> None:
+    app, _, autostart, _, sender = make_app(state(sec()))
+
+    def refuse() -> None:
+        raise ConfigError("autostart", "not supported on plan9")
+
+    autostart.enable = refuse  # type: ignore[method-assign]
+    app._act(("autostart", "on"))
+    assert sender.sent == [("rolebar", "autostart: not supported on plan9")]
+
+
+def test_open_log_and_code_item() -> None:
+    app, _, _, prompts, _ = make_app(state(sec()))
+    app._act(("log",))
+    app._act(("code", DEVICE, "dev"))
+    assert app.opened[0].endswith("rolebar.log")  # type: ignore[attr-defined]
+    assert prompts.asked == [(DEVICE, "dev")]
+
+
+def test_code_needed_notifies_once_and_opens_the_prompt() -> None:
+    need = CodeNeed(DEVICE, "dev")
+    st = state(sec(health="needs_code"), needs=(need,))
+    app, _, _, prompts, sender = make_app(st)
+    event = Event("code_needed", DEVICE, f"profile dev needs a one-time code for {DEVICE}")
+    app._on_event(st, event)
+    app._on_event(st, event)  # the same need: no second notification
+    assert sender.sent == [("rolebar: MFA code needed", event.message)]
+    assert prompts.asked == [(DEVICE, "dev"), (DEVICE, "dev")]  # Prompts itself dedupes
+    app._on_event(state(sec()), Event("state", "section tray-managed", ""))  # need met
+    app._on_event(st, event)  # a new need: notify again
+    assert len(sender.sent) == 2
+
+
+def test_session_ending_notifies_without_prompting() -> None:
+    st = state(sec(), needs=(CodeNeed(DEVICE, "dev"),), sessions=((DEVICE, NOW + 500),))
+    app, _, _, prompts, sender = make_app(st)
+    app._on_event(st, Event("session_ending", DEVICE, "the MFA session ends in 8 min"))
+    assert sender.sent == [("rolebar: MFA session ending", "the MFA session ends in 8 min")]
+    assert prompts.asked == []
+    assert event_key(st, Event("session_ending", DEVICE, "")) in active_keys(st)
+
+
+def test_dispatcher_applies_bursts_once_and_stops() -> None:
+    app, keeper, *_ = make_app(state(sec()))
+    applied: list[Any] = []
+    app._apply = lambda: applied.append(app._state)  # type: ignore[method-assign]
+    for profile in ("a", "b", "c"):
+        app._queue.put(("event", state(sec(profile=profile)), Event("state", "", "")))
+    app._queue.put(("action", ("refresh",)))
+    app._queue.put(("stop",))
+    app._dispatch()
+    assert applied == []  # the stop came in the same burst
+    assert keeper.calls == [("refresh_now", None)]
+    assert app._queue.empty()
+
+
+def test_quit_from_menu_stops_at_once_and_other_clicks_queue() -> None:
+    app, *_ = make_app(state(sec()))
+    app.click(("select", "prod"))
+    assert app._queue.get_nowait() == ("action", ("select", "prod"))
+    app.click(("quit",))
+    assert app._stopping.is_set()
+    assert app._queue.get_nowait() == ("stop",)
+    with pytest.raises(queue.Empty):
+        app._queue.get_nowait()
+
+
+def test_look_changes_only_with_what_is_shown() -> None:
+    app, *_ = make_app(state(sec()))
+    first = app.look()
+    app._state = state(replace(sec(), expires=NOW + 47 * 60 - 20))  # same minute
+    assert app.look() == first
+    app._state = state(sec(health="refreshing"))
+    assert app.look() != first
