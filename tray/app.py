@@ -118,6 +118,7 @@ class TrayApp:
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._state: KeeperState | None = None
         self._look: Look | None = None
+        self._status = ""
         self._stopping = threading.Event()
         self._icon: Any = None
         self.applied = 0  # how many looks reached the icon thread (for tests and bench)
@@ -239,9 +240,9 @@ class TrayApp:
         except RolebarError as exc:
             log.warning("tray: %s: %s", kind, exc)
             self.notifier.notify(f"action {kind} {exc}", "rolebar", str(exc))
+        # A clicked radio or check item toggles itself in GTK; pystray rebuilds the menu
+        # from its (still true) descriptor after every click, so nothing to undo here.
         self._state = self.keeper.state()
-        # A clicked radio or check item toggles itself in GTK; redraw from the truth.
-        self._look = None
 
     def click(self, action: menus.Action) -> None:
         """A menu item was activated (icon thread): Quit at once, the rest via the queue."""
@@ -266,26 +267,39 @@ class TrayApp:
 
     def _apply(self) -> None:
         look = self.look()
-        if look == self._look:
+        old, self._look = self._look, look
+        if look == old:
             return
-        self._look = look
-        pystray_menu = to_pystray(look.items, self.click)
-        image = self._icons[look.icon]
+        # Only the status line changed (the minutes ticking down): relabel that one item
+        # rather than rebuild every widget, which takes a second with 2,000 profiles.
+        status_only = old is not None and old.items[1:] == look.items[1:]
+        self._status = look.items[0].text
+        new_menu = None if status_only else to_pystray(look.items, self.click, self.status)
+        image = self._icons[look.icon] if old is None or old.icon != look.icon else None
         icon = self._icon
 
         def apply() -> None:
-            icon.icon = image
+            if image is not None:
+                icon.icon = image
             icon.title = look.tooltip
-            icon.menu = pystray_menu
+            if new_menu is not None:
+                icon.menu = new_menu
+            elif not relabel_first_item(icon, look.items[0].text):
+                icon.update_menu()
             self.applied += 1
 
         on_icon_thread(apply)
+
+    def status(self) -> str:
+        return self._status
 
 
 # -- pystray and the platform ---------------------------------------------------------------
 
 
-def to_pystray(items: Sequence[menus.Item], click: Callable[[menus.Action], None]) -> Any:
+def to_pystray(items: Sequence[menus.Item], click: Callable[[menus.Action], None],
+               status: Callable[[], str] | None = None) -> Any:
+    """pystray items for `items`; `status` supplies the first item's text at build time."""
     import pystray
 
     def convert(item: menus.Item) -> Any:
@@ -305,7 +319,25 @@ def to_pystray(items: Sequence[menus.Item], click: Callable[[menus.Action], None
             radio=item.radio, default=item.default, enabled=item.enabled,
         )
 
-    return pystray.Menu(*(convert(i) for i in items))
+    converted = [convert(i) for i in items]
+    if status is not None and items and items[0].submenu is None:
+        first = items[0]
+        converted[0] = pystray.MenuItem(lambda _i: status(), None, enabled=first.enabled)
+    return pystray.Menu(*converted)
+
+
+def relabel_first_item(icon: Any, text: str) -> bool:
+    """Set the label of the menu's first widget in place (GTK backends); False if not here.
+
+    pystray 0.19.5 keeps the Gtk.Menu it built in `_menu_handle`; the descriptor's first
+    item reads its text from TrayApp.status, so a later full rebuild shows the same.
+    """
+    handle = getattr(icon, "_menu_handle", None)
+    children = handle.get_children() if hasattr(handle, "get_children") else None
+    if not children or not hasattr(children[0], "set_label"):
+        return False
+    children[0].set_label(text)
+    return True
 
 
 def is_glib() -> bool:
