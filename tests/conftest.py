@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Leak hunt: every test is checked for secrets of the STS doubles (tests/leaks/plugin.py).
+pytest_plugins = ["tests.leaks.plugin"]
+
 # Variables that would let a developer's real setup leak into a test.
 _SCRUB = (
     "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
