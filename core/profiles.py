@@ -289,6 +289,8 @@ def _session_name(profile: str, configured: str | None) -> str:
 def _parse(path: Path, *, config: bool) -> dict[str, dict[str, Any]]:
     if not path.exists():
         return {}
+    if not path.is_file():  # botocore would raise ConfigNotFound for a directory
+        raise ConfigError(str(path), "cannot be read (not a regular file)")
     import botocore.configloader
     import botocore.exceptions
 
