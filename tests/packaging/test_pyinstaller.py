@@ -102,3 +102,14 @@ def test_install_linux_writes_a_valid_entry(app: Path, home: Path) -> None:
     assert version.stdout == f"rolebar {__version__}\n"
     subprocess.run([str(opt / "install-linux.sh"), "--remove"], check=True, timeout=60)
     assert not entry.exists() and not opt.exists()
+
+
+def test_headless_demo_in_the_frozen_app(app: Path, home: Path, tmp_path: Path) -> None:
+    """generate_token in the demo is `<frozen rolebar> -m rolebar.core.demo token ...`."""
+    demo_home = tmp_path / "demo"
+    done = subprocess.run([str(app / "rolebar"), "demo", "--headless", "--seconds", "8",
+                           "--home", str(demo_home)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    text = (demo_home / ".aws" / "credentials").read_text()
+    assert "[tray-managed]" in text and "aws_session_token" in text
