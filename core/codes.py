@@ -9,21 +9,23 @@ asked again after the next 30-second step.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import importlib.util
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from rolebar.core.cache import Cache, entry_name
-from rolebar.core.errors import CodeReusedError, NoCodeError
+from rolebar.core.errors import CodeReusedError, ConfigError, NoCodeError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,34 @@ class GivenCode:
         return self._code
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a code command: the code, or why there is none (never the output)."""
+
+    code: str | None
+    failure: Literal["timeout", "missing", "cannot-run", "status", "garbage"] | None = None
+    detail: str = ""
+
+
+def run_bounded(argv: Sequence[str], timeout: float,
+                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """`subprocess.run` whose timeout ends the whole process group: a grandchild that
+    still holds stdout (a shell wrapper's `sleep`) would otherwise keep us waiting."""
+    with subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env,
+                          start_new_session=os.name == "posix") as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            if os.name == "posix":
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 class CommandCode:
     """swrole's `generate_token` (aws-vault's `mfa_process`), run without a shell."""
 
@@ -83,29 +113,43 @@ class CommandCode:
 
     def __init__(self, argv: Sequence[str], timeout: float | None = None) -> None:
         self.argv = list(argv)
-        env_timeout = os.environ.get("ROLEBAR_TOKEN_TIMEOUT")
-        self.timeout = timeout or (float(env_timeout) if env_timeout else DEFAULT_COMMAND_TIMEOUT)
+        self.timeout = timeout or command_timeout(os.environ)
+
+    def attempt(self, env: Mapping[str, str] | None = None) -> Attempt:
+        program = self.argv[0]
+        try:
+            done = run_bounded(self.argv, self.timeout, env)
+        except subprocess.TimeoutExpired:
+            return Attempt(None, "timeout", f"no answer within {self.timeout:.0f} s")
+        except FileNotFoundError:
+            return Attempt(None, "missing", f"{program!r} not found")
+        except OSError as exc:
+            return Attempt(None, "cannot-run", f"cannot run ({exc.strerror})")
+        if done.returncode != 0:
+            return Attempt(None, "status", f"exited with status {done.returncode}")
+        code = six_digits(done.stdout.decode("utf-8", "replace"))
+        return Attempt(code) if code else Attempt(None, "garbage", "printed no 6-digit code")
 
     def get(self, request: CodeRequest) -> str | None:
-        subject = f"profile {request.profile}: generate_token {self.argv[0]!r}"
-        try:
-            done = subprocess.run(
-                self.argv, stdin=subprocess.DEVNULL, capture_output=True,
-                timeout=self.timeout, check=False,
-            )
-        except subprocess.TimeoutExpired:
-            log.warning("%s: no answer within %.0f s", subject, self.timeout)
-            return None
-        except OSError as exc:
-            log.warning("%s: cannot run (%s)", subject, exc.strerror)
-            return None
-        if done.returncode != 0:
-            log.warning("%s: exited with status %d", subject, done.returncode)
-            return None
-        code = six_digits(done.stdout.decode("utf-8", "replace"))
-        if code is None:
-            log.warning("%s: printed no 6-digit code", subject)
-        return code
+        result = self.attempt()
+        if result.failure:
+            log.warning("profile %s: generate_token %r: %s", request.profile, self.argv[0],
+                        result.detail)
+        return result.code
+
+
+def command_timeout(env: Mapping[str, str]) -> float:
+    """`ROLEBAR_TOKEN_TIMEOUT` (seconds), or the default; raises ConfigError if garbled."""
+    raw = env.get("ROLEBAR_TOKEN_TIMEOUT")
+    if not raw:
+        return DEFAULT_COMMAND_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError("ROLEBAR_TOKEN_TIMEOUT", f"must be a number of seconds, not {raw!r}")
+    return value
 
 
 class GuiPrompt:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from rolebar.core import paths
-from rolebar.core.codes import DEFAULT_COMMAND_TIMEOUT
+from rolebar.core.codes import CommandCode, command_timeout
 from rolebar.core.errors import ConfigError
 from rolebar.core.profiles import Catalog
 
@@ -33,7 +33,14 @@ Status = Literal["ok", "warn", "fail"]
 # What the README's Linux install line brings; named in hints.
 APT_TRAY = ("libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 "
             "gir1.2-ayatanaappindicator3-0.1 libnotify-bin zenity")
-SIX_DIGITS = re.compile(r"\d{6}")
+# What to do when generate_token fails, by the kind of failure.
+TOKEN_HINTS = {
+    "timeout": "unlock the password manager, or raise ROLEBAR_TOKEN_TIMEOUT",
+    "missing": "install it or put its absolute path in generate_token",
+    "cannot-run": "check the command in generate_token",
+    "status": "run it yourself to see why (for 1Password: `op signin` first)",
+    "garbage": "it must print the current code and nothing else",
+}
 
 # Run as `python -c`: which backend pystray picks and whether it has a menu. One JSON line.
 TRAY_PROBE = """
@@ -153,33 +160,16 @@ class Doctor:
 
     def token_command(self, profile: str, argv: Sequence[str]) -> Check:
         name = f"generate_token {profile}"
-        program = argv[0]
-        raw_timeout = self.env.get("ROLEBAR_TOKEN_TIMEOUT")
         try:
-            timeout = float(raw_timeout) if raw_timeout else DEFAULT_COMMAND_TIMEOUT
-        except ValueError:
-            return Check(name, "fail", f"ROLEBAR_TOKEN_TIMEOUT={raw_timeout!r} is no number",
-                         "set it to seconds, e.g. 120")
-        try:
-            done = self.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True,
-                            timeout=timeout, check=False, env=dict(self.env))
-        except subprocess.TimeoutExpired:
-            return Check(name, "fail", f"{program!r} gave no answer within {timeout:.0f} s",
-                         "unlock the password manager, or raise ROLEBAR_TOKEN_TIMEOUT")
-        except FileNotFoundError:
-            return Check(name, "fail", f"{program!r} not found",
-                         "install it or put its absolute path in generate_token")
-        except OSError as exc:
-            return Check(name, "fail", f"{program!r} cannot run ({exc.strerror})",
-                         "check the command in generate_token")
-        if done.returncode != 0:
-            return Check(name, "fail", f"{program!r} exited with status {done.returncode}",
-                         "run it yourself to see why (for 1Password: `op signin` first)")
+            command = CommandCode(argv, command_timeout(self.env))
+        except ConfigError as exc:
+            return Check(name, "fail", str(exc), "set it to seconds, e.g. 120")
         # The code itself is dropped here: never shown, never sent.
-        if SIX_DIGITS.fullmatch(done.stdout.decode("utf-8", "replace").strip()):
-            return Check(name, "ok", f"{program!r} printed a 6-digit code (not used)")
-        return Check(name, "fail", f"{program!r} printed no 6-digit code",
-                     "it must print the current code and nothing else")
+        result = command.attempt(env=dict(self.env))
+        if result.code is not None:
+            return Check(name, "ok", f"{argv[0]!r} printed a 6-digit code (not used)")
+        assert result.failure is not None
+        return Check(name, "fail", f"{argv[0]!r}: {result.detail}", TOKEN_HINTS[result.failure])
 
     # -- permissions --------------------------------------------------------------------
 

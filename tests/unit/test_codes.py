@@ -124,3 +124,13 @@ def test_no_source_left_is_one_line(home: Path) -> None:
     assert str(caught.value) == (
         "profile project-dev: no one-time code for arn:aws:iam::000000000000:mfa/member "
         "(tried generate_token)")
+
+
+def test_a_hung_command_with_a_grandchild_holding_stdout_times_out_promptly(
+        tmp_path: Path) -> None:
+    import time
+
+    body = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
+    started = time.monotonic()
+    assert CommandCode(script(tmp_path, body), timeout=1).get(REQUEST) is None
+    assert time.monotonic() - started < 10
