@@ -1,0 +1,409 @@
+"""The real `rolebar tray` under Xvfb + trayer + dunst, against the STS double.
+
+Each test starts `rolebar tray` as a subprocess with its own HOME and AWS files, drives it
+with xdotool like a person would (click the docked icon, arrow keys in the menu, type into
+the prompt) and checks the outcome in the credentials file, on the bus and in exit codes.
+
+Menu navigation uses the keyboard (harness.py: Down selects the next *selectable* item;
+separators and the grey status line are skipped; Up from nothing selected wraps to the
+last item, Quit). The orders below follow tray/menu.py `build()`:
+    [Enter MFA code...]  None  <profiles...>  [Refresh now]  Style >  Keep fresh >
+    Start at login  Open log  Quit
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from rolebar.core.stsdouble import StsDouble, User
+
+from . import harness
+from .harness import NotificationCapture, Started
+
+pytestmark = [pytest.mark.desktop, pytest.mark.timeout(90)]
+
+ROLEBAR = str(Path(sys.executable).with_name("rolebar"))
+DEV_ROLE = "arn:aws:iam::111111111111:role/developer"
+OPS_ROLE = "arn:aws:iam::111111111111:role/operator"
+TOKEN_SCRIPT = """\
+import sys
+from rolebar.core.stsdouble import totp
+print(totp(open(sys.argv[1]).read().strip()))
+"""
+MARKER = "# managed by rolebar"
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def double() -> Iterator[StsDouble]:
+    d = StsDouble()
+    d.add_role(DEV_ROLE, require_mfa=True)
+    d.add_role(OPS_ROLE, require_mfa=True)
+    d.start()
+    yield d
+    d.stop()
+
+
+class Aws:
+    """HOME's AWS files on the double: [my-company] keys, two roles behind one MFA device."""
+
+    def __init__(self, home: Path, double: StsDouble) -> None:
+        self.home = home
+        self.double = double
+        self.user: User = double.add_user("member", account="000000000000")
+        secret = home / ".totp-secret"
+        secret.write_text(str(self.user.totp_secret))
+        secret.chmod(0o600)
+        script = home / "print_code.py"
+        script.write_text(TOKEN_SCRIPT)
+        self.token_command = f"{sys.executable} {script} {secret}"
+        self.credentials.write_text(
+            f"[my-company]\naws_access_key_id = {self.user.access_key_id}\n"
+            f"aws_secret_access_key = {self.user.secret_access_key}\n")
+        self.credentials.chmod(0o600)
+        self.env = {"AWS_ENDPOINT_URL_STS": double.endpoint, "AWS_DEFAULT_REGION": "us-east-1",
+                    "ROLEBAR_PROMPT": "zenity"}
+
+    @property
+    def credentials(self) -> Path:
+        return self.home / ".aws" / "credentials"
+
+    def write_config(self, generate_token: bool) -> None:
+        token = f"generate_token = {self.token_command}\n" if generate_token else ""
+        profiles = ""
+        for name, arn in (("project-dev", DEV_ROLE), ("project-ops", OPS_ROLE)):
+            profiles += (f"\n[profile {name}]\nrole_arn = {arn}\nsource_profile = my-company\n"
+                         f"mfa_serial = {self.user.mfa_serial}\n{token}")
+        (self.home / ".aws" / "config").write_text(
+            "[profile my-company]\nregion = us-east-1\n" + profiles)
+
+    def code(self) -> str:
+        return self.user.code()
+
+    def section(self, name: str = "tray-managed") -> dict[str, str] | None:
+        """The keys of a managed section, or None while it is missing or unmarked."""
+        text = self.credentials.read_text()
+        lines = text.splitlines()
+        if f"[{name}]" not in lines:
+            return None
+        at = lines.index(f"[{name}]")
+        if not any(line.startswith(MARKER) for line in lines[max(0, at - 1):at + 2]):
+            return None
+        values = {}
+        for line in lines[at + 1:]:
+            if line.startswith("["):
+                break
+            if "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+        return values
+
+    def log(self) -> str:
+        path = self.home / ".local" / "state" / "rolebar" / "log" / "rolebar.log"
+        return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture
+def aws(home: Path, double: StsDouble) -> Aws:
+    aws = Aws(home, double)
+    aws.write_config(generate_token=True)
+    return aws
+
+
+class Tray:
+    """One `rolebar tray` process and the person clicking it."""
+
+    def __init__(self, proc: Started, artifacts: Path) -> None:
+        self.proc = proc
+        self.artifacts = artifacts
+        self.icon: harness.Window | None = None
+
+    @property
+    def popen(self) -> subprocess.Popen[bytes]:
+        assert self.proc.popen is not None
+        return self.proc.popen
+
+    def alive(self) -> bool:
+        if self.popen.poll() is not None:
+            raise AssertionError(f"the tray exited {self.popen.returncode}:\n{self.proc.tail()}")
+        return True
+
+    def wait_docked(self, timeout: float = 20.0) -> harness.Window:
+        def docked() -> harness.Window | None:
+            self.alive()
+            icon = harness.find_docked_icon()
+            return icon if icon is not None and (icon.name or "").startswith("rolebar") else None
+
+        harness.wait_until(docked, timeout, what="the rolebar icon docked in trayer")
+        self.icon = harness.wait_for_docked_icon(timeout)
+        return self.icon
+
+    def open_menu(self) -> harness.Window:
+        """Left click: pystray's AppIndicator backend (XEmbed fallback) opens the menu."""
+        assert self.icon is not None
+        harness.click(*self.icon.center, button=1)
+        return harness.wait_for_menu(5)
+
+    def choose(self, *keys: str) -> None:
+        """Open the menu and press `keys` (then Return)."""
+        self.open_menu()
+        for name in keys:
+            harness.key(name)
+        harness.key("Return")
+        harness.wait_until(lambda: not harness.popup_menus(), 5, what="the menu to close")
+
+    def quit_by_menu(self) -> None:
+        self.choose("Up")  # from nothing selected, Up wraps to the last item: Quit
+
+    def status(self, timeout: float = 15.0) -> int:
+        return self.popen.wait(timeout=timeout)
+
+
+@pytest.fixture
+def start_tray(launch: Callable[..., Started], tray_host: Started, artifacts: Path, aws: Aws
+               ) -> Callable[..., Tray]:
+    def start(**env: str) -> Tray:
+        return Tray(launch([ROLEBAR, "tray"], env={**aws.env, **env}, name="tray"), artifacts)
+
+    return start
+
+
+def visible_prompts() -> list[harness.Window]:
+    """The open zenity dialogs (the 10x10 leader windows are not mapped)."""
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--class", "zenity"],
+                           capture_output=True, text=True, timeout=10).stdout.split()
+    windows = [harness.window_geometry(int(w)) for w in found]
+    return [w for w in windows if w is not None and w.width > 100]
+
+
+def wait_for_prompt(timeout: float = 15.0) -> harness.Window:
+    return harness.wait_until(lambda: (visible_prompts() or [None])[0], timeout,
+                              what="the code prompt")
+
+
+def type_into(prompt: harness.Window, text: str) -> None:
+    """No window manager here: focus follows the pointer, so point at the dialog first."""
+    harness.move(*prompt.center)
+    time.sleep(0.2)
+    harness.xdotool_type(text)
+    harness.key("Return")
+
+
+def assert_no_secret(aws: Aws, *texts: str) -> None:
+    secrets = [s for s in aws.double.secrets() if s] + [aws.user.secret_access_key]
+    for text in texts:
+        assert not [s[:4] for s in secrets if s in text]
+
+
+# -- docking, menu, choosing a profile -----------------------------------------------------------
+
+
+def test_icon_docks_menu_opens_and_choosing_a_profile_writes_the_section(
+        start_tray: Callable[..., Tray], aws: Aws) -> None:
+    tray = start_tray()
+    icon = tray.wait_docked()
+    assert icon.name == "rolebar: No role selected"  # the tooltip names the state
+    assert (icon.width, icon.height) == (32, 30)
+    harness.screenshot(tray.artifacts / "docked.png")
+
+    menu = tray.open_menu()
+    assert menu.width > 100 and menu.height > 200
+    harness.screenshot(tray.artifacts / "menu.png")
+    harness.key("Escape")
+    harness.wait_until(lambda: not harness.popup_menus(), 5, what="the menu to close")
+
+    started = time.monotonic()
+    tray.choose("Down", "Down")  # None, project-dev
+    section = harness.wait_until(aws.section, 10, what="[tray-managed] written")
+    elapsed = time.monotonic() - started
+    assert section["aws_access_key_id"].startswith("ASIA")
+    assert elapsed < 10
+    # The menu now shows the choice and the time left.
+    menu = tray.open_menu()
+    harness.screenshot(tray.artifacts / "menu-selected.png")
+    rows = harness.menu_item_centers(menu)
+    assert len(rows) >= 10
+    harness.key("Escape")
+
+    # Another profile: the same section now holds the other role's keys.
+    tray.choose("Down", "Down", "Down")  # None, project-dev, project-ops
+    harness.wait_until(lambda: (s := aws.section()) and s != section, 10,
+                       what="[tray-managed] rewritten for project-ops")
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
+# -- a code nobody can supply: notification, menu item, prompt -----------------------------
+
+
+def test_code_needed_notifies_prompts_and_the_typed_code_writes_the_section(
+        start_tray: Callable[..., Tray], aws: Aws, notifications: NotificationCapture) -> None:
+    aws.write_config(generate_token=False)
+    tray = start_tray()
+    tray.wait_docked()
+    tray.choose("Down", "Down")  # None, project-dev
+
+    note = notifications.wait_for_notification("MFA code needed", 15)
+    assert "project-dev" in note and aws.user.mfa_serial in note
+    prompt = wait_for_prompt()
+    harness.screenshot(tray.artifacts / "prompt.png")
+
+    # Cancel: the need stays, and so does the menu item that reopens the prompt.
+    harness.move(*prompt.center)
+    time.sleep(0.2)
+    harness.key("Escape")
+    harness.wait_until(lambda: not visible_prompts(), 10, what="the prompt to close")
+    assert tray.alive() and aws.section() is None
+    tray.open_menu()
+    harness.screenshot(tray.artifacts / "menu-code-needed.png")
+    harness.key("Down")  # the first selectable item is "Enter MFA code..."
+    harness.key("Return")
+    prompt = wait_for_prompt()
+
+    type_into(prompt, aws.code())
+    section = harness.wait_until(aws.section, 15, what="[tray-managed] written after the code")
+    assert section["aws_access_key_id"].startswith("ASIA")
+    assert not visible_prompts()
+    assert aws.double.counts.get("GetSessionToken") == 1
+    assert_no_secret(aws, note, aws.log())
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
+def test_process_without_a_terminal_gets_its_code_through_the_tray(
+        start_tray: Callable[..., Tray], aws: Aws, notifications: NotificationCapture,
+        desktop_env: dict[str, str]) -> None:
+    aws.write_config(generate_token=False)
+    tray = start_tray()
+    tray.wait_docked()
+
+    # An IDE's credential_process: no terminal, no display of its own; only the tray can ask.
+    env = {k: v for k, v in desktop_env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(aws.env)
+    callers = [subprocess.Popen([ROLEBAR, "process", profile], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+               for profile in ("project-dev", "project-ops")]
+    try:
+        notifications.wait_for_notification("MFA code needed", 20)
+        prompt = wait_for_prompt()
+        time.sleep(1.5)  # both callers are waiting by now: still one prompt
+        assert len(visible_prompts()) == 1
+        harness.screenshot(tray.artifacts / "prompt-for-process.png")
+        type_into(prompt, aws.code())
+        outputs = [c.communicate(timeout=30) for c in callers]
+    finally:
+        for caller in callers:
+            if caller.poll() is None:
+                harness.end_pid(caller.pid, popen=caller)  # type: ignore[arg-type]
+    for caller, (out, err) in zip(callers, outputs, strict=True):
+        assert caller.returncode == 0, err.decode()
+        answer = json.loads(out)
+        assert answer["Version"] == 1 and answer["AccessKeyId"].startswith("ASIA")
+    assert aws.double.counts.get("GetSessionToken") == 1
+    assert len(notifications.notifications()) == 1
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
+# -- quitting ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("how", "notification_service"), [
+    ("menu", True), ("menu", False), ("SIGTERM", True), ("SIGTERM", False), ("SIGINT", False),
+], ids=["menu", "menu-no-notifyd", "sigterm", "sigterm-no-notifyd", "sigint-no-notifyd"])
+def test_quit_exits_0(start_tray: Callable[..., Tray], aws: Aws, how: str,
+                      notification_service: bool) -> None:
+    tray = start_tray()
+    tray.wait_docked()
+    if how == "menu":
+        tray.quit_by_menu()
+    else:
+        os.kill(tray.popen.pid, getattr(signal, how))
+    assert tray.status() == 0, tray.proc.tail()
+    assert not harness.find_docked_icon()
+
+
+@pytest.mark.parametrize("notification_service", [False], ids=["no-notifyd"])
+def test_a_failing_notifier_is_logged_and_the_prompt_still_opens(
+        start_tray: Callable[..., Tray], aws: Aws, notification_service: bool) -> None:
+    aws.write_config(generate_token=False)
+    tray = start_tray()
+    tray.wait_docked()
+    tray.choose("Down", "Down")
+    prompt = wait_for_prompt()
+    harness.wait_until(lambda: "notify: could not show" in aws.log(), 15,
+                       what="the notifier failure in the log")
+    assert "ServiceUnknown" in aws.log()
+    type_into(prompt, aws.code())
+    harness.wait_until(aws.section, 15, what="[tray-managed] written")
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
+# -- start at login, one engine, no silent fallback -------------------------------------
+
+
+def test_start_at_login_checkbox_writes_and_removes_the_autostart_entry(
+        start_tray: Callable[..., Tray], home: Path) -> None:
+    entry = home / ".config" / "autostart" / "rolebar.desktop"
+    tray = start_tray()
+    tray.wait_docked()
+    tray.choose("Up", "Up", "Up")  # Quit, Open log, Start at login
+    harness.wait_until(entry.exists, 10, what="the autostart entry")
+    assert "Exec=" in entry.read_text() and "rolebar-tray" in entry.read_text()
+    tray.open_menu()
+    harness.screenshot(tray.artifacts / "menu-autostart-on.png")
+    harness.key("Escape")
+    tray.choose("Up", "Up", "Up")
+    harness.wait_until(lambda: not entry.exists(), 10, what="the autostart entry removed")
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
+def test_a_second_engine_is_refused(start_tray: Callable[..., Tray], aws: Aws,
+                                    desktop_env: dict[str, str]) -> None:
+    tray = start_tray()
+    tray.wait_docked()
+    second = subprocess.run([ROLEBAR, "tray"], env={**desktop_env, **aws.env},
+                            capture_output=True, text=True, timeout=30,
+                            stdin=subprocess.DEVNULL)
+    assert second.returncode == 2
+    assert second.stderr == (f"rolebar: engine: rolebar tray (pid {tray.popen.pid}) is already "
+                             "running; one engine per user\n")
+    assert len(harness.docked_icons()) == 1
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
+def test_no_menu_backend_is_refused_not_used_silently(
+        tray_host: Started, desktop_env: dict[str, str], aws: Aws) -> None:
+    done = subprocess.run([ROLEBAR, "tray"], env={**desktop_env, **aws.env,
+                                                  "PYSTRAY_BACKEND": "xorg"},
+                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rolebar: tray: pystray's xorg backend")
+    assert "PyGObject" in lines[0] and "bash scripts/setup" in lines[0]
+    assert not harness.docked_icons()
+
+
+def test_no_display_is_one_line(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([ROLEBAR, "tray"], env=env, capture_output=True, text=True,
+                          timeout=30, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert done.stderr.startswith("rolebar: tray: ") and done.stderr.count("\n") == 1
+
+
