@@ -15,9 +15,15 @@ class RolebarError(Exception):
     exit_code = 1
 
     def __init__(self, subject: str, cause: str) -> None:
+        subject, cause = _one_line(subject), _one_line(cause)
         super().__init__(f"{subject}: {cause}")
         self.subject = subject
         self.cause = cause
+
+
+def _one_line(text: str) -> str:
+    """Names and values quoted from the AWS files may span lines; the message must not."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 # -- usage and configuration: exit 2 ------------------------------------------------------
