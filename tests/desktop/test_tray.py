@@ -244,6 +244,27 @@ def test_icon_docks_menu_opens_and_choosing_a_profile_writes_the_section(
     assert tray.status() == 0
 
 
+def test_keep_fresh_checkbox_keeps_a_second_section(
+        start_tray: Callable[..., Tray], aws: Aws) -> None:
+    tray = start_tray()
+    tray.wait_docked()
+    # None, project-dev, project-ops, Style >, Keep fresh > (Refresh now is insensitive with
+    # nothing kept); Right opens the submenu on its first entry, Down moves to project-ops.
+    tray.open_menu()
+    for name in ("Down",) * 5 + ("Right",):
+        harness.key(name)
+    harness.wait_until(lambda: len(harness.popup_menus()) == 2, 5, what="the submenu")
+    harness.key("Down")
+    harness.screenshot(tray.artifacts / "menu-keep-fresh.png")
+    harness.key("Return")
+    section = harness.wait_until(lambda: aws.section("tray-managed-project-ops"), 10,
+                                 what="[tray-managed-project-ops] written")
+    assert section["aws_access_key_id"].startswith("ASIA")
+    assert aws.section() is None  # [tray-managed] itself stays unselected
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
 # -- a code nobody can supply: notification, menu item, prompt -----------------------------
 
 
