@@ -465,6 +465,7 @@ class Keeper:
             if self._stopping.is_set():
                 return
             self._refresh(kept)
+            self._write_sections()  # now, not after the other profiles' STS calls
         self._write_sections()
         self._ask_person()
 

@@ -124,3 +124,24 @@ def test_one_engine_per_user_names_the_running_one() -> None:
         first.release()
     with Instance("keep"):
         pass
+
+
+def test_the_windows_channel_is_a_loopback_port_with_a_token(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ipc, "USE_UNIX", False)
+    s = ipc.Server(echo, root=tmp_path / "rt")
+    s.start()
+    try:
+        port_file = tmp_path / "rt" / ipc.PORT_FILE
+        assert stat.S_IMODE(os.stat(port_file).st_mode) == 0o600
+        assert ipc.call("ping", root=tmp_path / "rt") == {"ok": True, "echo": {"op": "ping"}}
+        import json
+        import socket
+
+        port = json.loads(port_file.read_text())["port"]
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b'{"op": "ping", "token": "wrong"}\n')
+            assert sock.recv(100) == b""  # dropped without an answer
+    finally:
+        s.stop()
+    assert not port_file.exists()
