@@ -165,3 +165,21 @@ def test_an_ide_process_gets_its_code_through_the_running_engine(aws: Aws) -> No
     finally:
         service.stop()
     assert aws.double.counts["GetSessionToken"] == 1
+
+
+def test_the_fast_path_keeps_hitting_after_the_keeper_rewrites_the_file(aws: Aws) -> None:
+    """Each keys write changes the credentials file's mtime, which cache entries record;
+    the keeper re-stamps the entries it owns so `process --section` needs no botocore."""
+    from rolebar.core import fastpath
+
+    aws.double.role_lifetime = 20
+    aws.run("select", "project-dev", "--section", "live", "--style", "process")
+    with Keep(aws, "keep", "project-dev") as keep:
+        for _ in range(2):  # two rewrites of [tray-managed] (every 5 s with 20 s keys)
+            first = wait_for(lambda: fresh_keys(aws), 30, what="keys")
+            wait_for(lambda first=first: (k := fresh_keys(aws)) and k != first, 15,
+                     what="a rewrite")
+            answer = wait_for(lambda: fastpath.process(["--section", "live"]), 2,
+                              interval=0.02, what="a fast-path hit")
+            assert json.loads(answer)["Version"] == 1
+        assert keep.stop() == 0
