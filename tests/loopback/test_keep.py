@@ -183,3 +183,38 @@ def test_the_fast_path_keeps_hitting_after_the_keeper_rewrites_the_file(aws: Aws
                               interval=0.02, what="a fast-path hit")
             assert json.loads(answer)["Version"] == 1
         assert keep.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_session_needing_a_code_is_announced_ahead_and_renewed_without_a_gap(
+        aws: Aws) -> None:
+    """No generate_token: the tray is told before the MFA session ends, not after."""
+    aws.write_config(generate_token=False)
+    aws.double.role_lifetime, aws.double.session_lifetime = 16, 60  # lead: 15 s
+    aws.run("select", "project-dev")
+    service = EngineService("tray", answers_codes=True,
+                            engine=Engine(interactive=False, extra_sources=()))
+    events: list[tuple[float, Event]] = []
+
+    def tray(state: KeeperState, event: Event) -> None:
+        if event.kind in ("code_needed", "session_ending"):
+            events.append((time.time(), event))
+            service.keeper.submit_code(event.subject, aws.code())
+
+    service.keeper.subscribe(tray)
+    service.start()
+    try:
+        wait_for(lambda: fresh_keys(aws), 30, what="keys")
+        session_end = next(e for _, e in service.keeper.state().sessions)
+        end = time.time() + 70
+        while time.time() < end:  # readers never see expired keys meanwhile
+            assert fresh_keys(aws, at_least=16 / 2 - 1), "the section went stale"
+            time.sleep(0.5)
+    finally:
+        service.stop()
+    kinds = [e.kind for _, e in events]
+    assert kinds[0] == "code_needed" and "session_ending" in kinds
+    warned = next(t for t, e in events if e.kind == "session_ending")
+    assert session_end - warned >= 15 - 3  # a quarter of the 60 s session ahead
+    codes = aws.double.codes_seen[str(aws.user.mfa_serial)]
+    assert len(codes) == aws.double.counts["GetSessionToken"] == len(kinds) >= 2
