@@ -134,3 +134,7 @@ def test_a_hung_command_with_a_grandchild_holding_stdout_times_out_promptly(
     started = time.monotonic()
     assert CommandCode(script(tmp_path, body), timeout=1).get(REQUEST) is None
     assert time.monotonic() - started < 10
+
+
+def test_only_ascii_digits_make_a_code() -> None:
+    assert six_digits("١٢٣٤٥٦") is None  # Arabic-Indic digits match \d, not a code
