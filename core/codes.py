@@ -30,7 +30,7 @@ from rolebar.core.errors import CodeReusedError, ConfigError, NoCodeError
 log = logging.getLogger(__name__)
 
 STEP = 30
-SIX_DIGITS = re.compile(r"[0-9]{6}")  # ASCII only: \\d also takes other scripts
+SIX_DIGITS = re.compile(r"[0-9]{6}")  # ASCII only: \d also matches other scripts
 # Long enough for a password manager to show its unlock prompt and for a person to answer.
 DEFAULT_COMMAND_TIMEOUT = 120.0
 PROMPT_TIMEOUT = 300.0
