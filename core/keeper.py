@@ -281,7 +281,7 @@ class Keeper:
         self._profiles: tuple[str, ...] = ()
         self._tick_problem: str | None = None
         self._prompting = False
-        self._last_wall = 0.0
+        self._last_wall: float | None = None  # set by the first tick
         self._last_mono = 0.0
 
     # -- the public API --------------------------------------------------------------------
@@ -290,7 +290,6 @@ class Keeper:
         if self._thread is not None:
             return
         self._stopping.clear()
-        self._last_wall, self._last_mono = self._clock(), self._monotonic()
         self._thread = threading.Thread(target=self._run, name="rolebar-keeper", daemon=True)
         self._thread.start()
 
@@ -442,9 +441,10 @@ class Keeper:
 
     def _check_clock(self) -> None:
         wall, mono = self._clock(), self._monotonic()
-        drift = (wall - self._last_wall) - (mono - self._last_mono)
+        last_wall, last_mono = self._last_wall, self._last_mono
         self._last_wall, self._last_mono = wall, mono
-        if abs(drift) > JUMP:
+        if last_wall is not None and abs((wall - last_wall) - (mono - last_mono)) > JUMP:
+            drift = (wall - last_wall) - (mono - last_mono)
             log.info("keeper: the wall clock jumped %+.0f s (suspend/resume?); refreshing now",
                      drift)
             with self._lock:
