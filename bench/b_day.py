@@ -29,7 +29,7 @@ SCALE = 400
 DAY = 8 * 3600 / SCALE  # real seconds
 MINUTE = 60 / SCALE
 SDK_WINDOW = 15 * 60 / SCALE  # botocore asks credential_process again inside this
-LATENCY = 3.0  # real seconds a typed code stays good for (see ScaledDouble)
+LATENCY = 10.0  # real seconds a typed code stays good for (see ScaledDouble)
 
 
 def _scaled_double(scale: float) -> Any:

@@ -117,9 +117,18 @@ def markdown(info: dict[str, str], rows: list[list[str]], timings: dict[str, flo
     return "\n".join(lines) + "\n"
 
 
+def load() -> str:
+    """Other work on the machine stretches every figure; the ratios hold up better."""
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def main(argv: list[str]) -> int:
     started = time.monotonic()
     info = machine()
+    info["load average at start (1/5/15 min)"] = load()
     rows: list[Row] = []
     timings: dict[str, float] = {}
     for name in modules(argv):
@@ -129,6 +138,7 @@ def main(argv: list[str]) -> int:
         timings[name] = seconds
         log(f"{name} done in {seconds:.0f} s")
     total = time.monotonic() - started
+    info["load average at end (1/5/15 min)"] = load()
     cells = table(rows)
     print()
     print_table(cells)
