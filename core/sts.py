@@ -9,13 +9,17 @@ is imported here and only when a call is made.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from rolebar.core.credentials import Credentials, Keys, mask
 from rolebar.core.errors import ConfigError, StsError
+from rolebar.core.fastpath import aws_files, stamps
 from rolebar.core.profiles import RoleStep
 
 log = logging.getLogger(__name__)
@@ -97,15 +101,15 @@ class Sts:
 
     def _client(self, caller: Keys | Credentials) -> Any:
         import botocore.config
-        import botocore.session
 
-        session = botocore.session.Session(profile=self.profile)
+        session = _botocore_session(self.profile, _files_stamp())
         config = botocore.config.Config(
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=READ_TIMEOUT,
             retries={"mode": "standard", "total_max_attempts": 3},
         )
-        with translate(f"profile {self.profile}"):
+        # botocore sessions are not thread-safe; the keeper and ipc threads share them.
+        with _SESSION_LOCK, translate(f"profile {self.profile}"):
             return session.create_client(
                 "sts",
                 region_name=self.region or session.get_config_variable("region") or "us-east-1",
@@ -114,6 +118,22 @@ class Sts:
                 aws_session_token=caller.session_token,
                 config=config,
             )
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+def _files_stamp() -> str:
+    return repr(stamps(aws_files(os.environ)))
+
+
+@functools.lru_cache(maxsize=32)
+def _botocore_session(profile: str, files_stamp: str) -> Any:
+    """One botocore session per profile while the AWS files stay as they were: building
+    one parses the config files again (about 0.3 s of CPU for a large config)."""
+    import botocore.session
+
+    return botocore.session.Session(profile=profile)
 
 
 @contextlib.contextmanager
