@@ -27,10 +27,17 @@ def _engine(clock: Clock) -> Engine:
 
 
 def _prime(aws: Aws, engine: Engine) -> str:
-    # A code from the previous step, so that generate_token's current one is still unspent.
-    creds = engine.credentials("project-dev", code=aws.user.code(time.time() - 30))
+    # The next step's code: still good if a slow call crosses into the next step.
+    creds = engine.credentials("project-dev", code=aws.user.code(time.time() + 30))
     assert aws.double.counts["GetSessionToken"] == 1
     return creds.access_key_id
+
+
+def _another_code(aws: Aws) -> str:
+    """A valid code other than the one _prime spent."""
+    spent = aws.double.codes_seen[str(aws.user.mfa_serial)][-1]
+    ahead = aws.user.code(time.time() + 30)
+    return ahead if ahead != spent else aws.user.code(time.time())
 
 
 def test_forward_jump_within_the_session_reuses_it(aws: Aws) -> None:
@@ -48,8 +55,8 @@ def test_forward_jump_past_the_session_opens_a_new_one(aws: Aws) -> None:
     engine = _engine(clock)
     _prime(aws, engine)
     clock.offset = 13 * 3600  # past the 12-hour MFA session
-    assert engine.needs_code("project-dev") is False  # generate_token will supply it
-    engine.credentials("project-dev")
+    assert engine.needs_code("project-dev") is False  # generate_token would supply it
+    engine.credentials("project-dev", code=_another_code(aws))
     assert aws.double.counts["GetSessionToken"] == 2
     codes = aws.double.codes_seen[str(aws.user.mfa_serial)]
     assert len(codes) == len(set(codes)) == 2  # never the same code twice
@@ -70,7 +77,7 @@ def test_backward_jump_serves_the_cache_and_recovers(aws: Aws) -> None:
 def test_jump_to_just_before_the_freshness_margin(aws: Aws) -> None:
     clock = Clock()
     engine = _engine(clock)
-    creds = engine.credentials("project-dev", code=aws.user.code(time.time() - 30))
+    creds = engine.credentials("project-dev", code=aws.user.code(time.time() + 30))
     margin = creds.margin
     clock.offset = creds.expires - margin - time.time() - 5  # 5 s before the margin
     assert engine.credentials("project-dev").access_key_id == creds.access_key_id
