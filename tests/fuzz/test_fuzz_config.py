@@ -13,7 +13,10 @@ The quick runs are part of every test run; the `slow` ones make 10,000 examples 
 
 from __future__ import annotations
 
+import atexit
 import configparser
+import io
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -69,28 +72,31 @@ def _write(path: Path, text: str, raw: bool) -> None:
     path.write_bytes(text.encode("latin-1", "replace") if raw else text.encode("utf-8"))
 
 
+_FOLDER = tempfile.mkdtemp(prefix="rolebar-fuzz-")  # reused: one mkdir, not 10,000
+atexit.register(shutil.rmtree, _FOLDER, True)
+
+
 def check_profiles(config: str, credentials: str, raw: bool) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        cfg, creds = Path(folder, "config"), Path(folder, "credentials")
-        _write(cfg, config, raw)
-        _write(creds, credentials, False)
-        env = {"AWS_CONFIG_FILE": str(cfg), "AWS_SHARED_CREDENTIALS_FILE": str(creds)}
+    cfg, creds = Path(_FOLDER, "config"), Path(_FOLDER, "credentials")
+    _write(cfg, config, raw)
+    _write(creds, credentials, False)
+    env = {"AWS_CONFIG_FILE": str(cfg), "AWS_SHARED_CREDENTIALS_FILE": str(creds)}
+    try:
+        catalog = Catalog.load(env)
+    except ConfigError:
+        return
+    catalog.assumable()  # never raises: broken profiles are left out
+    for name in [*catalog.names, "missing"]:
         try:
-            catalog = Catalog.load(env)
-        except ConfigError:
-            return
-        catalog.assumable()  # never raises: broken profiles are left out
-        for name in [*catalog.names, "missing"]:
-            try:
-                plan = catalog.plan(name)
-            except ConfigError as exc:
-                assert exc.exit_code == 2 and "\n" not in str(exc)
-                continue
-            assert isinstance(plan, Plan)
-            assert plan.route in ("session", "direct", "none")
-            assert plan.source.access_key_id and plan.source.secret_access_key
-            assert (plan.device is None) == (plan.route == "none")
-            plan.fingerprint  # noqa: B018 - must be computable for any plan
+            plan = catalog.plan(name)
+        except ConfigError as exc:
+            assert exc.exit_code == 2 and "\n" not in str(exc)
+            continue
+        assert isinstance(plan, Plan)
+        assert plan.route in ("session", "direct", "none")
+        assert plan.source.access_key_id and plan.source.secret_access_key
+        assert (plan.device is None) == (plan.route == "none")
+        plan.fingerprint  # noqa: B018 - must be computable for any plan
 
 
 _profiles = given(config_texts(), config_texts(), st.booleans())
@@ -119,10 +125,11 @@ def test_corpus_seeds_load() -> None:
 
 
 def _sections(text: str) -> dict[str, dict[str, str]] | None:
-    """What botocore's parser (configparser, RawConfigParser) reads, or None if it fails."""
+    """What botocore reads (RawConfigParser on a file opened with universal newlines and
+    no BOM stripping), or None if it cannot."""
     parser = configparser.RawConfigParser()
     try:
-        parser.read_string(text.lstrip("\ufeff"))
+        parser.read_file(io.StringIO(text, newline=None))
     except configparser.Error:
         return None
     return {name: dict(parser.items(name)) for name in parser.sections()}
