@@ -27,9 +27,6 @@ from __future__ import annotations
 
 import logging
 import random
-import shlex
-import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +38,16 @@ from rolebar.core import paths
 from rolebar.core.codes import CodeRequest
 from rolebar.core.credentials import Credentials
 from rolebar.core.errors import ConfigError, NoCodeError, RolebarError, SectionError
+from rolebar.core.schedule import (
+    FAILS_BEFORE_NOTICE,
+    JUMP,
+    MAX_WAIT,
+    MIN_WAIT,
+    backoff,
+    deadlines,
+    session_lead,
+)
+from rolebar.core.sections import Style, rolebar_command, section_values
 from rolebar.core.settings import DEFAULT_SECTION, SectionSetting, Settings
 from rolebar.core.sts import InvalidCode
 
@@ -50,7 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Style = Literal["keys", "process"]
 Health = Literal["idle", "fresh", "refreshing", "needs_code", "error"]
 EventKind = Literal[
     "state",           # anything changed; the tray rebuilds its menu
@@ -93,90 +99,6 @@ class Event:
 
 
 Listener = Callable[[KeeperState, Event], None]
-
-# -- the schedule ---------------------------------------------------------------------------
-
-MAX_MARGIN = 15 * 60.0
-MAX_WAIT = 10.0  # the longest sleep; shorter when credentials are short-lived
-MIN_WAIT = 0.05
-JUMP = 5.0  # wall clock ran this much further than monotonic time: a suspend or a clock set
-FAILS_BEFORE_NOTICE = 3  # refresh_failed after this many failures in a row
-SESSION_LEAD = 15 * 60.0
-
-
-def deadlines(issued: float, expires: float) -> tuple[float, float]:
-    """(soft, hard) for credentials valid from `issued` to `expires` (STS's Expiration).
-
-    Readers must always see at least margin = min(15 min, lifetime/2) left, so the section
-    must be rewritten before hard = expires - margin. The keeper refreshes at soft =
-    hard - margin/2, which leaves half a margin for retries before hard. (The textbook
-    soft = hard - margin is the issue time itself for lifetimes under 30 minutes, where
-    margin is half the lifetime: it would refresh again at once, in a loop.) 1 h
-    credentials: refreshed after 37.5 min; 20 s ones after 5 s.
-    """
-    margin = min(MAX_MARGIN, (expires - issued) / 2)
-    hard = expires - margin
-    return hard - margin / 2, hard
-
-
-def session_lead(issued: float, expires: float) -> float:
-    """How long before an MFA session ends it is renewed (or a code is asked for).
-
-    15 minutes for real sessions (at least 900 s long), so the person hears of it at
-    least 10 minutes ahead; a quarter of the lifetime for short test sessions.
-    """
-    return min(SESSION_LEAD, (expires - issued) / 4)
-
-
-def backoff(failures: int, margin: float, rnd: Callable[[], float] = random.random) -> float:
-    """Seconds before retry number `failures` (1, 2, ...): exponential, "equal jitter".
-
-    Scaled to the credentials' margin so short test lifetimes retry quickly: 1 h
-    credentials retry after ~30 s, 60 s, ... up to 5 min; 20 s ones after ~1 s up to ~3 s.
-    """
-    base = min(30.0, max(1.0, margin / 30))
-    cap = min(300.0, max(2.0, margin / 3))
-    delay = min(cap, base * 2.0 ** max(0, failures - 1))
-    return delay / 2 + rnd() * delay / 2
-
-
-def rolebar_command() -> str:
-    """The absolute path of the `rolebar` command, quoted for `credential_process`."""
-    name = "rolebar.exe" if sys.platform == "win32" else "rolebar"
-    if getattr(sys, "frozen", False):  # a PyInstaller build is the command itself
-        found: str | None = sys.executable
-    else:
-        candidates = [Path(sys.executable).parent / name, Path(sys.argv[0]).parent / name]
-        found = next((str(p.absolute()) for p in candidates if p.is_file()), None)
-        found = found or shutil.which("rolebar")
-    if not found:
-        raise ConfigError("rolebar", "cannot find the rolebar command for credential_process")
-    if sys.platform == "win32":
-        return f'"{found}"' if " " in found else found
-    return shlex.quote(found)
-
-
-def section_values(style: Style, section: str, creds: Credentials | None,
-                   region: str | None, command: str | None = None) -> dict[str, str] | None:
-    """What `[section]` holds in `style`; None while keys are not fetched yet."""
-    values: dict[str, str]
-    if style == "process":
-        values = {"credential_process":
-                  f"{command or rolebar_command()} process --section {section}"}
-    elif creds is None:
-        return None
-    else:
-        values = {
-            "aws_access_key_id": creds.access_key_id,
-            "aws_secret_access_key": creds.secret_access_key,
-            "aws_session_token": creds.session_token,
-            # For people and scripts; the SDKs ignore it.
-            "rolebar_expiration": creds.expiration,
-        }
-    if region:
-        values["region"] = region
-    return values
-
 
 # -- internal records -------------------------------------------------------------------------
 
@@ -473,8 +395,7 @@ class Keeper:
         now = self._clock()
         with self._lock:
             moments = [k.due for k in self._kept.values()]
-            margins = [min(MAX_MARGIN, (k.creds.expires - k.creds.issued) / 2)
-                       for k in self._kept.values() if k.creds]
+            margins = [k.creds.margin for k in self._kept.values() if k.creds]
             for device, session in self._sessions.items():
                 if any(k.device == device for k in self._kept.values()):
                     lead = session_lead(session.issued, session.expires)
@@ -724,8 +645,7 @@ class Keeper:
         now = self._clock()
         kept.failures += 1
         kept.force = True
-        margin = (min(MAX_MARGIN, (kept.creds.expires - kept.creds.issued) / 2)
-                  if kept.creds else 60.0)
+        margin = kept.creds.margin if kept.creds else 60.0
         kept.due = now + backoff(kept.failures, margin, self._rnd)
         if isinstance(exc, ConfigError):
             kept.planned = False

@@ -77,7 +77,7 @@ def _tell_engine() -> bool:
 
 def _write_process(engine: Engine, section: str, profile: str) -> None:
     from rolebar.core.credfile import SectionWriter
-    from rolebar.core.keeper import section_values
+    from rolebar.core.sections import section_values
 
     values = section_values("process", section, None, engine.plan(profile).region)
     assert values is not None

@@ -12,17 +12,9 @@ import pytest
 from rolebar.core.credentials import Credentials
 from rolebar.core.credfile import MARKER_LINE, SectionWriter
 from rolebar.core.errors import NoCodeError, ProfileNotFound, StsError
-from rolebar.core.keeper import (
-    FAILS_BEFORE_NOTICE,
-    CodeNeed,
-    Event,
-    Keeper,
-    KeeperState,
-    backoff,
-    deadlines,
-    section_values,
-    session_lead,
-)
+from rolebar.core.keeper import CodeNeed, Event, Keeper, KeeperState
+from rolebar.core.schedule import FAILS_BEFORE_NOTICE, backoff, deadlines, session_lead
+from rolebar.core.sections import section_values
 from rolebar.core.settings import Settings, tray_section
 
 DEVICE = "arn:aws:iam::000000000000:mfa/member"

@@ -30,8 +30,8 @@ from rolebar.core.cli import COMMANDS
 from rolebar.core.commands import build_parser, swrole_form
 from rolebar.core.credfile import MARKER_LINE
 from rolebar.core.errors import ConfigError
-from rolebar.core.keeper import section_values
 from rolebar.core.profiles import Catalog
+from rolebar.core.sections import section_values
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
