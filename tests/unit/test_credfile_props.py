@@ -9,6 +9,8 @@ must survive every write and removal.
 
 from __future__ import annotations
 
+import configparser
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from rolebar.core.credfile import (
     text_section,
     text_status,
 )
+from rolebar.core.errors import SectionError
 
 NAME = "tray-managed"
 KEY_LINE = re.compile(r"[a-z_]+[ \t]*[=:]")
@@ -249,3 +252,62 @@ def test_an_unmarked_section_is_refused_long(
     home: Path, case: Case, wanted: dict[str, str] | None
 ) -> None:
     check_unmarked_refused(home / ".aws" / "credentials", case, wanted)
+
+
+# -- line soup: rolebar reads files the way configparser does ---------------------------------
+
+soup_lines = st.sampled_from(
+    [
+        "[a]", "[b]", f"[{NAME}]", f"  [{NAME}]", "  [a]", f"[{NAME}] ; note", "[]",
+        "k = v", "  k2 = v2", "x=1", "    y = 2", "\tk3 = z", "k:", "= v", "junk", "  junk",
+        "", "  ", "# c", "  ; c", MARKER_LINE, f"  {MARKER}",
+    ]
+)  # fmt: skip
+soups = st.lists(st.tuples(soup_lines, st.sampled_from(["\n", "\r\n", "\r", ""]))).map(
+    lambda parts: "".join(line + end for line, end in parts)
+)
+
+
+def configparser_view(text: str) -> dict[str, dict[str, str]] | None:
+    """What configparser reads, with the universal newlines a file read gets."""
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_file(io.StringIO(text, newline=None))
+    except configparser.Error:
+        return None
+    return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+def check_soup(text: str, wanted: dict[str, str] | None) -> None:
+    before = configparser_view(text)
+    if before is None:
+        return  # botocore rejects the file; nothing to compare with
+    for section, values in before.items():
+        assert text_section(text, section) == values
+    try:
+        new = replace_section(text, NAME, wanted)
+    except SectionError:
+        return  # refused (unmarked, or indentation it cannot keep); nothing written
+    after = configparser_view(new)
+    assert after is not None
+    assert after.pop(NAME, None) == wanted
+    before.pop(NAME, None)
+    assert after == before
+
+
+@FAST
+@given(text=soups, wanted=st.none() | values)
+def test_odd_files_read_as_configparser_reads_them(
+    text: str, wanted: dict[str, str] | None
+) -> None:
+    check_soup(text, wanted)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@LONG
+@given(text=soups, wanted=st.none() | values)
+def test_odd_files_read_as_configparser_reads_them_long(
+    text: str, wanted: dict[str, str] | None
+) -> None:
+    check_soup(text, wanted)
