@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from rolebar.core import paths
+from rolebar.core.atomic import write_private
 from rolebar.core.errors import RolebarError
 from rolebar.core.fastpath import entry_name as entry_name
 
@@ -56,25 +56,19 @@ class Cache:
             return None
         return data if isinstance(data, dict) else None
 
-    def store(self, name: str, data: dict[str, Any]) -> None:
+    def store(self, name: str, data: dict[str, Any], answer: str | None = None) -> None:
+        """Write an entry; `answer` is the plain-text twin the fast path reads."""
         folder = self._dir()
         try:
-            # mkstemp creates the file 0600 whatever the umask.
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            write_private(self.path(name), json.dumps(data))
+            if answer is not None:
+                write_private(folder / f"{name}.answer", answer)
         except OSError as exc:
-            raise RolebarError(f"cache {folder}", f"cannot write ({exc.strerror})") from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path(name))
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             raise RolebarError(f"cache {folder}", f"cannot write ({exc.strerror})") from exc
 
     def delete(self, name: str) -> bool:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.root / f"{name}.answer")
         try:
             os.unlink(self.path(name))
         except FileNotFoundError:

@@ -9,7 +9,10 @@ one `rolebar: ...` line of DESIGN.md section 5.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # see fastpath: no typing or collections import on the hot path
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # Subcommands, each a module in rolebar.core.commands (DESIGN.md section 5).
 COMMANDS = (

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from rolebar.core.fastpath import MAX_MARGIN, answer_json
+from rolebar.core.fastpath import answer_json, fresh_until
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Credentials:
 
     def fresh(self, now: float) -> bool:
         """Good enough to hand to a reader: at least `margin` left (DESIGN.md section 4)."""
-        return now < self.expires - self.margin
+        return now < fresh_until(self.issued, self.expires)
 
     def usable(self, now: float, slack: float = 30.0) -> bool:
         """Good enough to sign one more STS call with."""
@@ -78,7 +78,7 @@ class Credentials:
 
 def margin(issued: float, expires: float) -> float:
     """A reader always gets at least this much lifetime (DESIGN.md section 4)."""
-    return min(MAX_MARGIN, (expires - issued) / 2)
+    return expires - fresh_until(issued, expires)
 
 
 def iso8601(epoch: float) -> str:

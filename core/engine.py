@@ -20,7 +20,7 @@ from rolebar.core.cache import Cache, entry_name
 from rolebar.core.codes import CodeChain, CodeRequest, CodeSource, Guard, default_sources
 from rolebar.core.credentials import Credentials, Keys
 from rolebar.core.errors import ConfigError
-from rolebar.core.fastpath import fresh, role_entry_name, stamps
+from rolebar.core.fastpath import answer_file, role_entry_name, stamps
 from rolebar.core.profiles import Catalog, Plan, ProfileInfo
 from rolebar.core.sts import InvalidCode, SessionExpired, SessionRouteRefused, Sts
 
@@ -91,12 +91,7 @@ class Engine:
                 return hit
             chain = self._chain(plan, code, interactive)
             creds = self._fetch(plan, chain)
-            self.cache.store(name, {
-                **creds.to_dict(),
-                "profile": profile,
-                "plan": plan.fingerprint,
-                "stamps": stamps(plan.files),
-            })
+            self._store_role(name, plan, creds)
             return creds
 
     def cached(self, profile: str) -> Credentials | None:
@@ -153,14 +148,21 @@ class Engine:
             creds = Credentials.from_dict(entry)
         except (KeyError, TypeError, ValueError):
             return None
-        if not fresh(entry, self.clock()):
+        if not creds.fresh(self.clock()):
             return None
         if issued_after is not None and creds.issued < issued_after:
             return None
-        if entry.get("stamps") != (current := stamps(plan.files)):
+        if entry.get("stamps") != stamps(plan.files):
             # The AWS files changed but not this plan: re-stamp so the fast path hits again.
-            self.cache.store(name, {**entry, "stamps": current})
+            self._store_role(name, plan, creds)
         return creds
+
+    def _store_role(self, name: str, plan: Plan, creds: Credentials) -> None:
+        files_stamp = stamps(plan.files)
+        entry = {**creds.to_dict(), "profile": plan.profile, "plan": plan.fingerprint,
+                 "stamps": files_stamp}
+        answer = answer_file(creds.issued, creds.expires, files_stamp, creds.process_json())
+        self.cache.store(name, entry, answer)
 
     def _session_name(self, plan: Plan) -> str:
         return entry_name("session", device=plan.device or "", key=plan.source.access_key_id)

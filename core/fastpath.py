@@ -1,34 +1,47 @@
-"""The `credential_process` cache hit, stdlib only.
+"""The `credential_process` cache hit, on as little as Python can start with.
 
 SDK clients in long-running processes call `rolebar process` whenever their credentials
 near expiry (botocore on every call in its last 15 minutes), so a hit must cost little more
-than starting Python. This module imports nothing outside the standard library, not even
-platformdirs; `tests/unit/test_fastpath.py` checks that its directories agree with
-platformdirs' and that importing it pulls in nothing heavy.
+than starting Python. On this machine `pathlib` or `typing` each cost as much again as
+Python's own start-up, and `json` costs 0.7x of it (it loads `re`), so this module imports
+only `os`, `sys`, `time` and the C sha256, and reads plain-text files the engine writes
+for it next to its JSON: `<cache>/<entry>.answer` (a header line, then the answer exactly
+as printed) and `<config>/sections.index` (one `section TAB profile TAB style` line per
+kept section). `tests/unit/test_fastpath.py` checks the imports in a fresh interpreter and
+that the directories agree with platformdirs'.
 
-An entry is trusted only while the AWS files it was built from are unchanged (size and
-mtime recorded in it) and while it holds at least min(15 min, half its lifetime).
+An answer is trusted only while the AWS files it was built from are unchanged (their size
+and mtime are in its header) and while it holds at least min(15 min, half its lifetime).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+
+try:  # the C sha256 alone: hashlib would also load OpenSSL
+    from _sha256 import sha256  # Python 3.11
+except ImportError:  # pragma: no cover - depends on the interpreter
+    try:
+        from _sha2 import sha256  # 3.12+
+    except ImportError:
+        from hashlib import sha256
+
+TYPE_CHECKING = False  # not typing's: importing typing costs as much as starting Python
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 APP = "rolebar"
-DEFAULT_SECTION = "tray-managed"
 MAX_MARGIN = 15 * 60.0
+ANSWER_FORMAT = "rolebar-answer-1"
+SECTIONS_INDEX = "sections.index"
 
 
 def entry_name(kind: str, **identity: str) -> str:
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return f"{kind}-{digest[:32]}"
+    text = "\0".join(f"{key}={identity[key]}" for key in sorted(identity))
+    return f"{kind}-{sha256(text.encode()).hexdigest()[:32]}"
 
 
 def aws_files(env: Mapping[str, str]) -> tuple[str, str]:
@@ -42,81 +55,33 @@ def role_entry_name(profile: str, files: Sequence[str]) -> str:
     return entry_name("role", profile=profile, config=files[0], credentials=files[1])
 
 
-def stamps(files: Sequence[str]) -> list[list[int] | None]:
-    """Size and mtime of each AWS file: an entry is only as good as the files it came from."""
-    found: list[list[int] | None] = []
+def stamps(files: Sequence[str]) -> str:
+    """Size and mtime of each AWS file: an answer is only as good as the files it came from."""
+    found = []
     for path in files:
         try:
             st = os.stat(path)
         except OSError:
-            found.append(None)
+            found.append("-")
         else:
-            found.append([st.st_size, st.st_mtime_ns])
-    return found
+            found.append(f"{st.st_size}:{st.st_mtime_ns}")
+    return ",".join(found)
 
 
-def fresh(entry: Mapping[str, Any], now: float) -> bool:
-    issued, expires = float(entry["issued"]), float(entry["expires"])
-    return now < expires - min(MAX_MARGIN, (expires - issued) / 2)
+def fresh_until(issued: float, expires: float) -> float:
+    """The last moment a reader may be handed these credentials (DESIGN.md section 4)."""
+    return expires - min(MAX_MARGIN, (expires - issued) / 2)
 
 
-def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """platformdirs.user_cache_dir("rolebar", appauthor=False), without importing it."""
-    if sys.platform == "win32":
-        return Path(env.get("LOCALAPPDATA") or os.path.expanduser("~/AppData/Local"), APP, "Cache")
-    if sys.platform == "darwin":
-        return Path(os.path.expanduser("~/Library/Caches"), APP)
-    return Path(_xdg(env, "XDG_CACHE_HOME", "~/.cache"), APP)
-
-
-def config_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """platformdirs.user_config_dir("rolebar", appauthor=False), without importing it."""
-    if sys.platform == "win32":
-        return Path(env.get("LOCALAPPDATA") or os.path.expanduser("~/AppData/Local"), APP)
-    if sys.platform == "darwin":
-        return Path(os.path.expanduser("~/Library/Application Support"), APP)
-    return Path(_xdg(env, "XDG_CONFIG_HOME", "~/.config"), APP)
-
-
-def _xdg(env: Mapping[str, str], var: str, default: str) -> str:
-    value = env.get(var, "").strip()
-    return value if value else os.path.expanduser(default)
-
-
-def load_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def section_profile(section: str, env: Mapping[str, str] = os.environ) -> str | None:
-    """The profile selected for a kept section, from rolebar's settings file."""
-    settings = load_json(config_dir(env) / "settings.json") or {}
-    entry = settings.get("sections", {}).get(section)
-    profile = entry.get("profile") if isinstance(entry, dict) else None
-    return profile if isinstance(profile, str) else None
-
-
-def cached_answer(profile: str, env: Mapping[str, str] = os.environ,
-                  now: float | None = None) -> str | None:
-    """The `credential_process` JSON for `profile` if the cache may answer, else None."""
-    files = aws_files(env)
-    entry = load_json(cache_dir(env) / f"{role_entry_name(profile, files)}.json")
-    try:
-        if entry is None or entry["stamps"] != stamps(files):
-            return None
-        if not fresh(entry, time.time() if now is None else now):
-            return None
-        return answer_json(entry)
-    except (KeyError, TypeError, ValueError):
-        return None
+def answer_file(issued: float, expires: float, files_stamp: str, answer: str) -> str:
+    """What the engine writes to `<entry>.answer` for the fast path."""
+    return f"{ANSWER_FORMAT} {issued!r} {expires!r} {files_stamp}\n{answer}\n"
 
 
 def answer_json(entry: Mapping[str, Any]) -> str:
     """The one JSON object of `-j` and `process`; nothing else goes to stdout."""
+    import json
+
     return json.dumps({
         "Version": 1,
         "AccessKeyId": entry["AccessKeyId"],
@@ -126,14 +91,78 @@ def answer_json(entry: Mapping[str, Any]) -> str:
     })
 
 
+def cache_dir(env: Mapping[str, str] = os.environ) -> str:
+    """platformdirs.user_cache_dir("rolebar", appauthor=False), without importing it."""
+    if sys.platform == "win32":
+        return os.path.join(_local_appdata(env), APP, "Cache")
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~/Library/Caches"), APP)
+    return os.path.join(_xdg(env, "XDG_CACHE_HOME", "~/.cache"), APP)
+
+
+def config_dir(env: Mapping[str, str] = os.environ) -> str:
+    """platformdirs.user_config_dir("rolebar", appauthor=False), without importing it."""
+    if sys.platform == "win32":
+        return os.path.join(_local_appdata(env), APP)
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~/Library/Application Support"), APP)
+    return os.path.join(_xdg(env, "XDG_CONFIG_HOME", "~/.config"), APP)
+
+
+def _local_appdata(env: Mapping[str, str]) -> str:
+    return env.get("LOCALAPPDATA") or os.path.expanduser("~/AppData/Local")
+
+
+def _xdg(env: Mapping[str, str], var: str, default: str) -> str:
+    value = env.get(var, "").strip()
+    return value if value else os.path.expanduser(default)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, ValueError):
+        return None
+
+
+def section_profile(section: str, env: Mapping[str, str] = os.environ) -> str | None:
+    """The profile selected for a kept section, from the index `settings` writes."""
+    for line in (_read(os.path.join(config_dir(env), SECTIONS_INDEX)) or "").splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2 and fields[0] == section and fields[1]:
+            return fields[1]
+    return None
+
+
+def cached_answer(profile: str, env: Mapping[str, str] = os.environ,
+                  now: float | None = None) -> str | None:
+    """The `credential_process` JSON for `profile` if the cache may answer, else None."""
+    files = aws_files(env)
+    text = _read(os.path.join(cache_dir(env), role_entry_name(profile, files) + ".answer"))
+    if text is None:
+        return None
+    header, _, answer = text.partition("\n")
+    fields = header.split(" ")
+    try:
+        if len(fields) != 4 or fields[0] != ANSWER_FORMAT or fields[3] != stamps(files):
+            return None
+        if (time.time() if now is None else now) >= fresh_until(float(fields[1]),
+                                                                 float(fields[2])):
+            return None
+    except ValueError:
+        return None
+    answer = answer.strip()
+    return answer if answer.startswith("{") and answer.endswith("}") else None
+
+
 def process(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> str | None:
     """Answer `process PROFILE` or `process --section NAME` from the cache, or None."""
+    if len(argv) == 1 and argv[0].startswith("--section="):
+        argv = ["--section", argv[0].split("=", 1)[1]]
     if len(argv) == 1 and not argv[0].startswith("-"):
         return cached_answer(argv[0], env)
     if len(argv) == 2 and argv[0] == "--section":
         profile = section_profile(argv[1], env)
-        return cached_answer(profile, env) if profile else None
-    if len(argv) == 1 and argv[0].startswith("--section="):
-        profile = section_profile(argv[0].split("=", 1)[1], env)
         return cached_answer(profile, env) if profile else None
     return None

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rolebar.core import paths
+from rolebar.core.atomic import write_private
 from rolebar.core.codes import PROMPT_TIMEOUT, CodeRequest, six_digits
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class Server:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind(("127.0.0.1", 0))
             self._token = secrets.token_urlsafe(32)
-            _write_private(folder / PORT_FILE,
+            write_private(folder / PORT_FILE,
                            json.dumps({"port": sock.getsockname()[1], "token": self._token}))
         sock.listen(16)
         self._sock = sock
@@ -265,14 +266,6 @@ def _port_file(folder: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("malformed port file")
     return data
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def keeper_handler(keeper: Keeper) -> Handler:

@@ -4,8 +4,8 @@ One JSON file, ``<config dir>/settings.json``::
 
     {"sections": {"tray-managed": {"profile": "dev", "style": "keys"}}}
 
-``fastpath.section_profile`` reads the same file without importing this module, so the
-format is shared: change both sides together. Writes are atomic (temporary file in the
+Each write also writes ``sections.index`` (``section TAB profile TAB style`` lines), which
+``fastpath.section_profile`` reads without json. Writes are atomic (temporary file in the
 same folder, fsync, rename), 0600, under a lock; readers never need the lock. A file
 that cannot be read counts as "nothing selected", so a hand-edited typo stops no reader.
 """
@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,9 @@ from typing import Any, Literal, cast
 from filelock import FileLock, Timeout
 
 from rolebar.core import paths
+from rolebar.core.atomic import write_private
 from rolebar.core.errors import ConfigError
+from rolebar.core.fastpath import SECTIONS_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,11 @@ class Settings:
 
     def sections(self) -> dict[str, SectionSetting]:
         """The kept sections by name; entries that make no sense are left out (and logged)."""
+        return self._parse(self._load())
+
+    def _parse(self, data: dict[str, Any]) -> dict[str, SectionSetting]:
         found: dict[str, SectionSetting] = {}
-        for name, entry in self._load().get("sections", {}).items():
+        for name, entry in data.get("sections", {}).items():
             profile = entry.get("profile") if isinstance(entry, dict) else None
             style = entry.get("style", DEFAULT_STYLE) if isinstance(entry, dict) else None
             if not isinstance(profile, str) or not profile or style not in STYLES:
@@ -197,20 +201,11 @@ class Settings:
                               f"cannot create its folder ({exc.strerror})") from None
 
     def _write(self, data: dict[str, Any]) -> None:
-        folder = self.path.parent
+        # The index first: the fast path reads it, and it is derived from the JSON.
+        index = "".join(f"{s.name}\t{s.profile}\t{s.style}\n"
+                        for s in sorted(self._parse(data).values(), key=lambda s: s.name))
         try:
-            # mkstemp creates the file 0600 whatever the umask.
-            fd, tmp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=folder)
+            write_private(self.path.with_name(SECTIONS_INDEX), index)
+            write_private(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
-            raise ConfigError(f"settings {self.path}", f"cannot write ({exc.strerror})") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2, sort_keys=True)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             raise ConfigError(f"settings {self.path}", f"cannot write ({exc.strerror})") from None

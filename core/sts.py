@@ -124,7 +124,7 @@ _SESSION_LOCK = threading.Lock()
 
 
 def _files_stamp() -> str:
-    return repr(stamps(aws_files(os.environ)))
+    return stamps(aws_files(os.environ))
 
 
 @functools.lru_cache(maxsize=32)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from rolebar.core import fastpath
 from rolebar.core.engine import Engine
 from rolebar.core.errors import ConfigError
+from rolebar.core.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = args.profile or fastpath.section_profile(args.section)
+    setting = None if args.profile else Settings().get(args.section)
+    profile = args.profile or (setting.profile if setting else None)
     if not profile:
         raise ConfigError(f"section {args.section}",
                           f"no profile selected; run `rolebar select PROFILE --section "

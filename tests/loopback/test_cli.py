@@ -132,7 +132,7 @@ def test_wrong_code_is_one_line_and_writes_nothing(aws: Aws) -> None:
     assert done.stdout == ""
     assert done.stderr == ("rolebar: profile project-dev: STS rejected the one-time code "
                            "(wrong or already used)\n")
-    assert not list((aws.home / ".cache" / "rolebar").glob("role-*.json"))
+    assert not list((aws.home / ".cache" / "rolebar").glob("role-*"))
 
 
 def test_reused_given_code_is_refused_before_sts(aws: Aws) -> None:
@@ -283,7 +283,7 @@ def test_a_session_sts_no_longer_accepts_is_renewed_once(aws: Aws) -> None:
     for entry in cache.glob("session-*.json"):
         data = json.loads(entry.read_text())
         entry.write_text(json.dumps({**data, "expires": time.time() + 3600}))
-    for entry in cache.glob("role-*.json"):
+    for entry in cache.glob("role-*"):
         entry.unlink()
     time.sleep(3)
     done = aws.run("process", "project-dev")

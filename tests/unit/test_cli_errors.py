@@ -60,4 +60,4 @@ def test_broken_configs_end_in_one_line_and_write_nothing(
     assert err.startswith("rolebar: ") and err.count("\n") == 1, err
     assert "Traceback" not in err and "internal error" not in err
     assert credentials.read_bytes() == before
-    assert not list((home / ".cache").glob("rolebar/role-*.json"))
+    assert not list((home / ".cache").glob("rolebar/role-*"))

@@ -12,41 +12,47 @@ from pathlib import Path
 import pytest
 
 from rolebar.core import fastpath, paths
+from rolebar.core.settings import Settings
 
 
 def test_directories_agree_with_platformdirs(home: Path) -> None:
-    assert fastpath.cache_dir() == paths.cache_dir()
-    assert fastpath.config_dir() == paths.config_dir()
+    assert Path(fastpath.cache_dir()) == paths.cache_dir()
+    assert Path(fastpath.config_dir()) == paths.config_dir()
 
 
 def test_directories_agree_with_platformdirs_without_xdg(
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.delenv("XDG_CONFIG_HOME")
-    assert fastpath.cache_dir() == paths.cache_dir()
-    assert fastpath.config_dir() == paths.config_dir()
+    assert Path(fastpath.cache_dir()) == paths.cache_dir()
+    assert Path(fastpath.config_dir()) == paths.config_dir()
 
 
 def test_importing_the_fast_path_and_cli_pulls_in_nothing_heavy() -> None:
-    probe = ("import sys, rolebar.core.fastpath, rolebar.core.cli;"
+    # Each of these costs a good share of Python's own start-up on the cached path. `-S`
+    # keeps site (and an editable install's finder, which loads pathlib and re) out of the
+    # count; .typecheck holds the installed layout as symlinks.
+    layout = Path(__file__).parents[2] / ".typecheck"
+    probe = (f"import sys; sys.path.insert(0, {str(layout)!r}); before = set(sys.modules);"
+             "import rolebar.core.fastpath, rolebar.core.cli;"
              "heavy = {'boto3', 'botocore', 'PIL', 'pystray', 'plyer', 'platformdirs',"
-             " 'filelock', 'argparse', 'logging'};"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+             " 'filelock', 'argparse', 'logging', 'json', 're', 'pathlib', 'typing',"
+             " 'hashlib', 'collections', 'enum'};"
+             "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in heavy))")
+    out = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True,
                          check=True).stdout
     assert out == "[]\n"
 
 
 def write_entry(profile: str, issued: float, expires: float) -> Path:
+    """An answer file as the engine writes it (through the same function)."""
     files = fastpath.aws_files(os.environ)
-    name = fastpath.role_entry_name(profile, files)
-    folder = fastpath.cache_dir()
+    folder = Path(fastpath.cache_dir())
     folder.mkdir(parents=True, exist_ok=True)
-    entry = {"AccessKeyId": "ASIAFAKE", "SecretAccessKey": "s", "SessionToken": "t",
-             "Expiration": "2030-01-01T00:00:00Z", "issued": issued, "expires": expires,
-             "stamps": fastpath.stamps(files)}
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(entry))
+    answer = json.dumps({"Version": 1, "AccessKeyId": "ASIAFAKE", "SecretAccessKey": "s",
+                         "SessionToken": "t", "Expiration": "2030-01-01T00:00:00Z"})
+    path = folder / f"{fastpath.role_entry_name(profile, files)}.answer"
+    path.write_text(fastpath.answer_file(issued, expires, fastpath.stamps(files), answer))
     return path
 
 
@@ -79,14 +85,15 @@ def test_section_follows_the_selected_profile(home: Path) -> None:
     now = time.time()
     write_entry("p", now, now + 3600)
     assert fastpath.process(["--section", "tray-managed"]) is None
-    settings = fastpath.config_dir() / "settings.json"
-    settings.parent.mkdir(parents=True)
-    settings.write_text(json.dumps({"sections": {"tray-managed": {"profile": "p"}}}))
+    Settings().select("p", "tray-managed", "process")
     assert fastpath.process(["--section", "tray-managed"]) is not None
     assert fastpath.process(["--section=tray-managed"]) is not None
 
 
-@pytest.mark.parametrize("garbage", ["", "{", "[]", '{"stamps": 1}', '{"AccessKeyId": 3}'])
+@pytest.mark.parametrize("garbage", [
+    "", "{", "rolebar-answer-1 x y z\n{}", "rolebar-answer-2 1 2 -,-\n{}",
+    "rolebar-answer-1 1e12 2e12 -,-\nnot json",
+])
 def test_garbage_entries_are_misses(home: Path, garbage: str) -> None:
     path = write_entry("p", time.time(), time.time() + 3600)
     path.write_text(garbage)
