@@ -37,8 +37,10 @@ KEY_LINE = re.compile(r"[a-z_]+[ \t]*[=:]")
 FAST = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+# The 10,000-example run of the section writer is tests/fuzz (issue 6); these long runs
+# widen the property checks at a price CI can pay on two cores.
 LONG = settings(
-    max_examples=10_000,
+    max_examples=1_500,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -179,7 +181,6 @@ def test_bytes_outside_the_section_survive_writes_and_removals(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # 10,000 generated files take a while on a busy machine
 @LONG
 @given(case=files(), sequence=ops)
 def test_bytes_outside_the_section_survive_long(
@@ -212,7 +213,6 @@ def test_botocore_reads_back_the_values_and_the_rest_unchanged(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # 10,000 generated files take a while on a busy machine
 @LONG
 @given(case=files(bom=False), sequence=ops)
 def test_botocore_reads_back_long(
@@ -245,7 +245,6 @@ def test_an_unmarked_section_is_refused_and_the_file_left_alone(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # 10,000 generated files take a while on a busy machine
 @LONG
 @given(case=files(ours="unmarked"), wanted=st.none() | values)
 def test_an_unmarked_section_is_refused_long(
@@ -304,7 +303,6 @@ def test_odd_files_read_as_configparser_reads_them(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)
 @LONG
 @given(text=soups, wanted=st.none() | values)
 def test_odd_files_read_as_configparser_reads_them_long(
