@@ -239,9 +239,10 @@ def test_icon_docks_menu_opens_and_choosing_a_profile_writes_the_section(
     assert elapsed < 10
     # The menu now shows the choice and the time left.
     menu = tray.open_menu()
+    # GTK draws the rows a moment after the menu window maps.
+    harness.wait_until(lambda: len(harness.menu_item_centers(menu)) >= 10, 5,
+                       what="the menu's rows drawn")
     harness.screenshot(tray.artifacts / "menu-selected.png")
-    rows = harness.menu_item_centers(menu)
-    assert len(rows) >= 10
     harness.key("Escape")
 
     # Another profile: the same section now holds the other role's keys.
