@@ -441,14 +441,6 @@ def test_remove_leaves_the_rest(creds: Path) -> None:
     assert writer.status(NAME) == "missing" and writer.read(NAME) is None
 
 
-@pytest.mark.skipif(getattr(os, "getuid", lambda: 0)() == 0, reason="root ignores file modes")
-def test_unreadable_file_is_a_one_line_error(creds: Path) -> None:
-    creds.write_text("[default]\n")
-    creds.chmod(0)
-    with pytest.raises(SectionError, match="permission denied"):
-        SectionWriter(creds).write(NAME, KEYS)
-
-
 def test_no_permission_to_write_the_folder(creds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     creds.write_text("[default]\n")
 
