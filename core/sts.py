@@ -24,8 +24,10 @@ from rolebar.core.profiles import RoleStep
 
 log = logging.getLogger(__name__)
 
+# A stalled STS costs a `credential_process` caller at most two tries of 10 s; the keeper
+# retries on its own schedule, with backoff.
 CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 15
+READ_TIMEOUT = 10
 
 
 class InvalidCode(StsError):
@@ -106,7 +108,7 @@ class Sts:
         config = botocore.config.Config(
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": 3},
+            retries={"mode": "standard", "total_max_attempts": 2},
         )
         # botocore sessions are not thread-safe; the keeper and ipc threads share them.
         with _SESSION_LOCK, translate(f"profile {self.profile}"):

@@ -75,7 +75,7 @@ def test_refused_connection_then_recovery(aws: Aws) -> None:
 
 @pytest.mark.slow
 def test_a_stalled_sts_times_out_with_one_line(aws: Aws) -> None:
-    """Every request stalls 30 s: rolebar gives up after its read timeouts (15 s per try)."""
+    """Every request stalls 30 s: rolebar gives up after its read timeouts (10 s, two tries)."""
     _prime(aws)
     aws.double.inject("stall", seconds=30)
     started = time.monotonic()
