@@ -28,25 +28,28 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROLE_ARNS, Setup, aws_setup, log, sts_double  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROLE_ARNS,
+    ROOT,
+    VENV_BIN,
+    Row,
+    Setup,
+    aws_setup,
+    log,
+    row,
+    sts_double,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-ROLEBAR = str(ROOT / ".venv" / "bin" / "rolebar")
+ROLEBAR = str(VENV_BIN / "rolebar")
 READER = ROOT / "tests" / "loopback" / "clients" / "reader.py"
-Row = dict[str, Any]
 
 SHORT_LIFETIME = 20
 READ_SECONDS = 60.0
 IDLE_SECONDS = 60.0
-
-
-def row(name: str, value: float, unit: str, note: str) -> Row:
-    return {"name": name, "value": round(value, 4), "unit": unit, "note": note}
 
 
 @contextlib.contextmanager

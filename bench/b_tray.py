@@ -31,21 +31,24 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROLE_ARNS, Setup, aws_setup, log, sts_double  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROLE_ARNS,
+    VENV_BIN,
+    Row,
+    Setup,
+    aws_setup,
+    log,
+    row,
+    sts_double,
+)
 from tests.desktop import harness  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-ROLEBAR = str(ROOT / ".venv" / "bin" / "rolebar")
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-Row = dict[str, Any]
+ROLEBAR = str(VENV_BIN / "rolebar")
+PYTHON = str(VENV_BIN / "python")
 
 DOCK_ROUNDS = 5
 IDLE_SECONDS = 60.0
 MENU_PROFILES = 2000
-
-
-def row(name: str, value: float, unit: str, note: str) -> Row:
-    return {"name": name, "value": round(value, 4), "unit": unit, "note": note}
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -29,8 +30,16 @@ ROLE_ARNS = [f"arn:aws:iam::111111111111:role/bench-{n}" for n in ("dev", "ops",
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
 
+VENV_BIN = ROOT / ".venv" / "bin"
+Row = dict[str, Any]
+
+
 def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def row(name: str, value: float, unit: str, note: str) -> Row:
+    return {"name": name, "value": round(value, 4), "unit": unit, "note": note}
 
 
 # -- bench venvs ------------------------------------------------------------------------------
