@@ -44,9 +44,9 @@ TOKEN_HINTS = {
 
 # Run as `python -c`: which backend pystray picks and whether it has a menu. One JSON line.
 TRAY_PROBE = """
-import json
+import importlib, json
 try:
-    import pystray
+    pystray = importlib.import_module("pystray")
 except Exception as exc:
     print(json.dumps({"error": type(exc).__name__ + ": " + str(exc)[:200]}))
 else:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from rolebar.core import demo
+from rolebar.core.credfile import read_section, section_status
 from rolebar.core.stsdouble.totp import STEP, step_at
 
 from . import harness
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(120)]
 
 ROLEBAR = str(Path(sys.executable).with_name("rolebar"))
-MARKER = "# managed by rolebar"
 DOCS = harness.REPO_ROOT / "docs"
 # ROLEBAR_UPDATE_DOCS=1 writes this run's pictures over docs/*.png (the README's); unset, as
 # in CI, they only go to the artifacts folder, so test runs never dirty the tree.
@@ -94,23 +94,9 @@ class DemoRun:
 
     def section(self, name: str = "tray-managed") -> dict[str, str]:
         """The keys of a section rolebar manages; empty while it is missing."""
-        try:
-            lines = self.credentials.read_text().splitlines()
-        except FileNotFoundError:
+        if section_status(self.credentials, name) != "managed":
             return {}
-        if f"[{name}]" not in lines:
-            return {}
-        at = lines.index(f"[{name}]")
-        if not any(line.startswith(MARKER) for line in lines[max(0, at - 1):at + 2]):
-            return {}
-        values = {}
-        for line in lines[at + 1:]:
-            if line.startswith("["):
-                break
-            if "=" in line and not line.startswith("#"):
-                key, value = line.split("=", 1)
-                values[key.strip()] = value.strip()
-        return values
+        return read_section(self.credentials, name) or {}
 
     def wait_docked(self, timeout: float = 20.0) -> Window:
         def docked() -> Window | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from rolebar.core.credfile import read_section, section_status
 from rolebar.core.stsdouble import StsDouble, User
 
 from . import harness
@@ -39,7 +40,6 @@ import sys
 from rolebar.core.stsdouble import totp
 print(totp(open(sys.argv[1]).read().strip()))
 """
-MARKER = "# managed by rolebar"
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -93,21 +93,9 @@ class Aws:
 
     def section(self, name: str = "tray-managed") -> dict[str, str] | None:
         """The keys of a managed section, or None while it is missing or unmarked."""
-        text = self.credentials.read_text()
-        lines = text.splitlines()
-        if f"[{name}]" not in lines:
+        if section_status(self.credentials, name) != "managed":
             return None
-        at = lines.index(f"[{name}]")
-        if not any(line.startswith(MARKER) for line in lines[max(0, at - 1):at + 2]):
-            return None
-        values = {}
-        for line in lines[at + 1:]:
-            if line.startswith("["):
-                break
-            if "=" in line and not line.startswith("#"):
-                key, value = line.split("=", 1)
-                values[key.strip()] = value.strip()
-        return values
+        return read_section(self.credentials, name)
 
     def log(self) -> str:
         path = self.home / ".local" / "state" / "rolebar" / "log" / "rolebar.log"
