@@ -63,7 +63,8 @@ def test_export_lines_work_in_a_shell_with_the_aws_cli(aws: Aws) -> None:
                     "export AWS_SESSION_TOKEN", "export AWS_CREDENTIAL_EXPIRATION",
                     "export AWS_REGION", "export AWS_DEFAULT_REGION"]
     script = done.stdout + f"\n{VENV_BIN}/aws sts get-caller-identity --output json\n"
-    shell = subprocess.run(["bash", "-c", script], env=aws.env,
+    # The script goes in on stdin: in argv the secrets would show in /proc/*/cmdline.
+    shell = subprocess.run(["bash", "-s"], input=script, env=aws.env,
                            capture_output=True, text=True, timeout=60)
     assert shell.returncode == 0, shell.stderr
     assert "assumed-role/developer" in json.loads(shell.stdout)["Arn"]
