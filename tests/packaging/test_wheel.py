@@ -73,13 +73,17 @@ def test_the_wheel_holds_every_package_the_icons_and_both_scripts(
     info = f"rolebar-{__version__}.dist-info"
     entry_points.read_string(zipfile.ZipFile(dists[0]).read(f"{info}/entry_points.txt")
                              .decode())
-    assert entry_points["console_scripts"]["rolebar"] == "rolebar.core.cli:main"
     assert entry_points["gui_scripts"]["rolebar-tray"] == "rolebar.tray.app:main"
+    # POSIX: `rolebar` is a plain script (setup.py), not pip's wrapper that imports re.
+    assert "console_scripts" not in entry_points
+    script = zipfile.ZipFile(dists[0]).read(f"rolebar-{__version__}.data/scripts/rolebar")
+    assert script.startswith(b"#!python") and b"import re" not in script
 
 
 def test_the_sdist_carries_readme_and_packaging(dists: tuple[Path, Path]) -> None:
     names = {n.split("/", 1)[-1] for n in tarfile.open(dists[1]).getnames()}
-    assert {"README.md", "pyproject.toml", "packaging/rolebar.spec",
+    assert {"README.md", "pyproject.toml", "setup.py", "packaging/bin/rolebar",
+            "packaging/rolebar.spec",
             "packaging/rolebar_main.py", "packaging/com.rolebar.tray.plist",
             "assets/rolebar.desktop"} <= names
     assert not any(n.startswith(("tests/", ".venv/")) for n in names)
