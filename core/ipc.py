@@ -185,8 +185,15 @@ class EngineCode:
         self.timeout = timeout
         self._root = root
 
-    def get(self, request: CodeRequest) -> str | None:
+    def available(self) -> bool:
+        """An engine may be listening (never this process's own)."""
         if _serving.is_set():
+            return False
+        folder = self._root or paths.runtime_dir()
+        return (folder / (SOCKET if USE_UNIX else PORT_FILE)).exists()
+
+    def get(self, request: CodeRequest) -> str | None:
+        if not self.available():
             return None
         reply = call("code", timeout=self.timeout + 10, root=self._root,
                            device=request.device, profile=request.profile, wait=self.timeout)

@@ -192,9 +192,8 @@ def test_generate_token_failures_end_in_one_line(aws: Aws, home: Path, body: str
     done = aws.run("process", "project-dev", env={"ROLEBAR_TOKEN_TIMEOUT": timeout})
     assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr.startswith(f"rolebar: profile project-dev: no one-time code for "
-                                  f"{aws.user.mfa_serial} (tried generate_token")
-    assert done.stderr.count("\n") == 1
+    assert done.stderr == (f"rolebar: profile project-dev: no one-time code for "
+                           f"{aws.user.mfa_serial} (tried generate_token)\n")
     assert aws.double.counts["GetSessionToken"] == 0
 
 
