@@ -44,8 +44,13 @@ class Credentials:
         return now < fresh_until(self.issued, self.expires)
 
     def usable(self, now: float, slack: float = 30.0) -> bool:
-        """Good enough to sign one more STS call with."""
-        return now < self.expires - min(slack, (self.expires - self.issued) / 4)
+        """Good enough to sign one more STS call with.
+
+        The slack stays under the keeper's session lead (a quarter of the lifetime, at
+        most 15 min), so a session is renewed ahead of time before any refresh finds it
+        unusable, also for the short sessions of the tests.
+        """
+        return now < self.expires - min(slack, (self.expires - self.issued) / 8)
 
     @property
     def expiration(self) -> str:
