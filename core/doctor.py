@@ -1,9 +1,11 @@
 """`rolebar doctor`: checks a setup and says, one line per check, what to fix.
 
 Each check returns `Check`s with a status ("ok", "warn" or "fail"), a detail and a fix
-hint. Only "fail" makes the command exit 1. Nothing here prints (the command module
-does), nothing sends a code anywhere, and no output of `generate_token` is ever shown:
-the check only says whether it printed six digits.
+hint. Only "fail" makes the command exit non-zero, with the status of DESIGN.md section 5
+(`exit_status`): 2 for a setup or configuration problem, 1 when the setup is right but no
+code could be had just now. Nothing here prints (the command module does), nothing
+sends a code anywhere, and no output of `generate_token` is ever shown: the check only
+says whether it printed six digits.
 
 The tray checks run in a subprocess: core never imports pystray, and pystray chooses
 its backend when it is imported, which is exactly what is checked.
@@ -62,6 +64,9 @@ class Check:
     status: Status
     detail: str
     hint: str | None = None
+    # The exit status a failure of this check means: 2 the setup or configuration needs a
+    # fix; 1 it is right, but credentials (a code) could not be had just now.
+    exit_code: int = 2
 
     def line(self) -> str:
         fix = f" -> {self.hint}" if self.hint else ""
@@ -169,7 +174,10 @@ class Doctor:
         if result.code is not None:
             return Check(name, "ok", f"{argv[0]!r} printed a 6-digit code (not used)")
         assert result.failure is not None
-        return Check(name, "fail", f"{argv[0]!r}: {result.detail}", TOKEN_HINTS[result.failure])
+        # A locked password manager or a signed-out `op` is no configuration problem.
+        now_only = result.failure in ("timeout", "status")
+        return Check(name, "fail", f"{argv[0]!r}: {result.detail}", TOKEN_HINTS[result.failure],
+                     exit_code=1 if now_only else 2)
 
     # -- permissions --------------------------------------------------------------------
 
@@ -206,7 +214,7 @@ class Doctor:
 
     def tray_backend(self) -> Check:
         hint_linux = (f"sudo apt-get install {APT_TRAY}, then "
-                      "pip install 'rolebar[tray]' (README: Install)")
+                      "reinstall rolebar with its tray extra (README: Install)")
         if self.platform.startswith("linux") and not (
             self.env.get("DISPLAY") or self.env.get("WAYLAND_DISPLAY")
         ):
@@ -222,7 +230,7 @@ class Doctor:
                          "run `rolebar --debug tray` to see why")
         if "error" in answer:
             hint = hint_linux if self.platform.startswith("linux") else \
-                "pip install 'rolebar[tray]'"
+                "reinstall rolebar with its tray extra (README: Install)"
             return Check("tray", "fail", f"pystray cannot load ({answer['error']})", hint)
         backend = answer.get("backend")
         if not answer.get("has_menu"):
@@ -291,6 +299,11 @@ class Doctor:
             return Check("autostart", "ok", f"enabled ({where})")
         return Check("autostart", "ok", f"disabled ({where})",
                      "`rolebar autostart enable` starts the tray at login")
+
+
+def exit_status(checks: Sequence[Check]) -> int:
+    """0 when nothing failed; else 2 if any failure is a setup problem, 1 if none is."""
+    return max((c.exit_code for c in checks if c.status == "fail"), default=0)
 
 
 def run_checks(env: Mapping[str, str] | None = None, *, tray: bool = True) -> list[Check]:

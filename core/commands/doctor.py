@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from rolebar.core.doctor import run_checks
+from rolebar.core.doctor import exit_status, run_checks
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,7 +15,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="check the AWS files, generate_token, the tray and permissions",
         description="Check the setup: AWS files, assumable profiles, generate_token (run "
         "once; the code is neither shown nor used), the tray backend, the notification "
-        "service, autostart and file permissions. Exit 0 when nothing failed, else 1.",
+        "service, autostart and file permissions. Exit 0 when nothing failed, 2 when the "
+        "setup needs a fix, 1 when it is right but generate_token gave no code just now.",
     )
     parser.add_argument("--no-tray", action="store_true",
                         help="skip the desktop checks (servers, containers, CI)")
@@ -26,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     checks = run_checks(tray=not args.no_tray)
     if args.json:
-        print(json.dumps({"checks": [asdict(c) for c in checks]}, indent=2))
+        print(json.dumps({"checks": [asdict(c) for c in checks],
+                          "exit_code": exit_status(checks)}, indent=2))
     else:
         for check in checks:
             print(check.line())
-    return 1 if any(c.status == "fail" for c in checks) else 0
+    return exit_status(checks)

@@ -1,4 +1,5 @@
-"""`rolebar doctor`: one line per check, a fix hint, exit 1 only when something failed.
+"""`rolebar doctor`: one line per check, a fix hint, and the exit status of DESIGN.md
+section 5 when something failed: 2 for a setup problem, 1 when only a code was not to be had.
 
 The AWS files, generate_token scripts and permissions are real; the tray probe and the
 bus queries go through a fake runner (the desktop suite sees the real ones).
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from rolebar.core.commands import dispatch
-from rolebar.core.doctor import TRAY_PROBE, Check, Doctor
+from rolebar.core.doctor import TRAY_PROBE, Check, Doctor, exit_status
 
 DEVICE = "arn:aws:iam::000000000000:mfa/member"
 CODE = "492039"
@@ -73,19 +74,22 @@ def test_json_output(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert {"name", "status", "detail", "hint"} <= set(checks[0])
 
 
-@pytest.mark.parametrize(("body", "detail"), [
-    ("exit 3", "exited with status 3"),
-    ("echo 'not a code'", "printed no 6-digit code"),
-    ("echo 1234567", "printed no 6-digit code"),
-    ("sleep 5; echo 123456", "no answer within 1 s"),
+@pytest.mark.parametrize(("body", "detail", "status"), [
+    # The command is right but gave no code just now (a signed-out `op`, a locked
+    # password manager): could not get a code, exit 1.
+    ("exit 3", "exited with status 3", 1),
+    ("sleep 5; echo 123456", "no answer within 1 s", 1),
+    # It prints something else: the command in generate_token is wrong, exit 2.
+    ("echo 'not a code'", "printed no 6-digit code", 2),
+    ("echo 1234567", "printed no 6-digit code", 2),
 ])
 def test_a_broken_generate_token_fails_with_a_hint(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    body: str, detail: str,
+    body: str, detail: str, status: int,
 ) -> None:
     monkeypatch.setenv("ROLEBAR_TOKEN_TIMEOUT", "1")
     write_files(home, script(tmp_path, body))
-    assert dispatch(["doctor", "--no-tray"], ["doctor"]) == 1
+    assert dispatch(["doctor", "--no-tray"], ["doctor"]) == status
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if "generate_token project-dev" in line)
     assert line.startswith("fail") and detail in line and " -> " in line
@@ -96,6 +100,34 @@ def test_a_missing_generate_token_program(home: Path) -> None:
     check = by_name(list(headless().checks()))["generate_token project-dev"]
     assert check.status == "fail"
     assert "'no-such-token-program' not found" in check.detail
+    assert dispatch(["doctor", "--no-tray"], ["doctor"]) == 2
+
+
+@pytest.mark.parametrize("setup", ["no files", "unparseable", "broken profile", "open creds"])
+def test_a_configuration_problem_exits_2_as_the_readme_says(
+    home: Path, capsys: pytest.CaptureFixture[str], setup: str,
+) -> None:
+    if setup == "unparseable":
+        (home / ".aws" / "config").write_text("[profile x\nrole_arn = y\n")
+    elif setup == "broken profile":
+        write_files(home, extra="[profile broken]\nrole_arn = not-an-arn\n"
+                                "source_profile = my-company\n")
+    elif setup == "open creds":
+        write_files(home)
+        (home / ".aws" / "credentials").chmod(0o644)
+    assert dispatch(["doctor", "--no-tray"], ["doctor"]) == 2
+    assert any(line.startswith("fail  ") for line in capsys.readouterr().out.splitlines())
+    assert dispatch(["doctor", "--no-tray", "--json"], ["doctor"]) == 2
+    assert json.loads(capsys.readouterr().out)["exit_code"] == 2
+
+
+def test_exit_status_is_the_worst_failure() -> None:
+    code_now = Check("generate_token p", "fail", "x", exit_code=1)
+    setup = Check("config file", "fail", "x")
+    assert exit_status([Check("a", "ok", "x"), Check("b", "warn", "x")]) == 0
+    assert exit_status([Check("a", "ok", "x"), code_now]) == 1
+    assert exit_status([code_now, setup]) == 2
+    assert exit_status([Check("b", "warn", "x", exit_code=1), setup]) == 2
 
 
 def test_generate_token_runs_once_per_command(home: Path, tmp_path: Path) -> None:
@@ -201,7 +233,9 @@ def test_xorg_fallback_is_a_failure_naming_the_packages() -> None:
 def test_pystray_missing() -> None:
     check = desktop(FakeRun({"error": "ModuleNotFoundError: No module named 'pystray'"})
                     ).tray_backend()
-    assert check.status == "fail" and "rolebar[tray]" in (check.hint or "")
+    # Not `pip install 'rolebar[tray]'`: rolebar is not on PyPI yet (README: Install).
+    assert check.status == "fail" and "tray extra (README: Install)" in (check.hint or "")
+    assert "rolebar[tray]" not in (check.hint or "")
 
 
 def test_no_display() -> None:
