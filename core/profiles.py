@@ -286,6 +286,21 @@ def _session_name(profile: str, configured: str | None) -> str:
     return SESSION_NAME_CHARS.sub("-", f"rolebar-{user}")[:64]
 
 
+def config_profile_names(path: Path) -> frozenset[str]:
+    """The profiles a config file defines (`[default]` and `[profile x]` blocks)."""
+    return frozenset(_parse(path, config=True))
+
+
+def none_found(env: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
+    """What to say when no profile can be assumed: what is missing, where rolebar looked,
+    what to try. The CLI prints it on one line, the tray as three menu lines."""
+    return (
+        "no AWS profile to assume (one with role_arn or mfa_serial)",
+        f"looked in {paths.aws_config_file(env)} and {paths.aws_credentials_file(env)}",
+        "try `rolebar demo`, or set one up as in the README's quick start",
+    )
+
+
 def _parse(path: Path, *, config: bool) -> dict[str, dict[str, Any]]:
     if not path.exists():
         return {}

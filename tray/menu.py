@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from rolebar.core.keeper import KeeperState, SectionState
+from rolebar.core.profiles import none_found
 
 TRAY_SECTION = "tray-managed"
 # More profiles than this go into a "Role" submenu rather than the top level.
@@ -101,8 +102,18 @@ def _code_items(state: KeeperState) -> list[Item]:
                  default=(i == 0)) for i, need in enumerate(state.needs)]
 
 
+def _no_profile_items() -> list[Item]:
+    """With no profile to assume, a lone "None" says nothing: say what is missing,
+    where rolebar looked, and what to try."""
+    return [Item(line[:1].upper() + line[1:], enabled=False) for line in none_found()]
+
+
 def _role_items(state: KeeperState, current: str | None) -> list[Item]:
+    if not state.profiles and current is None:
+        return _no_profile_items()
     items = [Item("None", ("unselect",), checked=current is None, radio=True)]
+    if not state.profiles:
+        items += _no_profile_items()
     items += [Item(p, ("select", p), checked=p == current, radio=True) for p in state.profiles]
     if len(state.profiles) <= INLINE_PROFILES:
         return items

@@ -1,12 +1,18 @@
-"""`rolebar profiles [--json]`: the profiles rolebar can assume."""
+"""`rolebar profiles [--json]`: the profiles rolebar can assume.
+
+stdout stays a plain list (or JSON) for scripts, empty when there are none; a person
+reading an empty answer learns on stderr why, and what to try.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 
 from rolebar.core.engine import Engine
+from rolebar.core.profiles import none_found
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +22,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    found = Engine().profiles()
+    engine = Engine()
+    found = engine.profiles()
+    if not found:
+        print(f"rolebar: {'; '.join(none_found(engine.env))}", file=sys.stderr)
     if args.json:
         print(json.dumps([asdict(p) for p in found], indent=2))
         return 0

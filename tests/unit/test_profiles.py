@@ -197,3 +197,43 @@ def test_any_config_gives_a_plan_or_a_config_error(home: Path, text: str) -> Non
         except ConfigError:
             pass
     c.assumable()
+
+
+# -- `rolebar profiles` with nothing to list ------------------------------------------------
+
+
+@pytest.mark.parametrize("json_form", [False, True])
+def test_profiles_with_no_aws_config_says_why_on_stderr(
+    home: Path, capsys: pytest.CaptureFixture[str], json_form: bool,
+) -> None:
+    """It printed nothing at all: stdout stays the (empty) list, stderr explains."""
+    from rolebar.core.cli import main
+
+    assert main(["profiles", *(["--json"] if json_form else [])]) == 0
+    out, err = capsys.readouterr()
+    assert out == ("[]\n" if json_form else "")
+    assert err.count("\n") == 1 and err.startswith("rolebar: no AWS profile to assume")
+    assert f"looked in {home}/.aws/config and {home}/.aws/credentials" in err
+    assert "`rolebar demo`" in err and "quick start" in err
+
+
+def test_profiles_with_only_source_keys_says_why_and_lists_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rolebar.core.cli import main
+
+    (home / ".aws" / "credentials").write_text(SEED_CREDENTIALS)
+    assert main(["profiles"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "no AWS profile to assume" in err
+
+
+def test_profiles_found_means_nothing_on_stderr(
+    home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rolebar.core.cli import main
+
+    catalog(home, SEED_CONFIG)
+    assert main(["profiles"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("project-dev\t") and err == ""

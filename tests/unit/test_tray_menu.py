@@ -80,6 +80,28 @@ def test_no_selection() -> None:
     assert find(items, "Refresh now").enabled is False
 
 
+def test_no_profile_says_what_is_missing_where_rolebar_looked_and_what_to_try(
+    home: Any,
+) -> None:
+    """With no AWS config the menu showed only "None"."""
+    items = menu.build(state(profiles=()), NOW, autostart=False)
+    assert texts(items)[:7] == [
+        "No role selected", "-", "-",
+        "No AWS profile to assume (one with role_arn or mfa_serial)",
+        f"Looked in {home}/.aws/config and {home}/.aws/credentials",
+        "Try `rolebar demo`, or set one up as in the README's quick start",
+        "-",
+    ]
+    assert [i.enabled for i in items[3:6]] == [False, False, False]
+    assert not [i for i in items if i.radio], "nothing to choose, not even None"
+
+
+def test_no_profile_left_but_one_still_selected_can_be_unselected() -> None:
+    items = menu.build(state(sec(profile="gone"), profiles=()), NOW, autostart=False)
+    assert find(items, "None").action == ("unselect",)
+    assert find(items, "No AWS profile to assume (one with role_arn or mfa_serial)")
+
+
 def test_code_item_only_when_a_code_is_needed() -> None:
     assert "Enter MFA code..." not in texts(menu.build(state(sec()), NOW, False))
     need = CodeNeed(DEVICE, "dev")
