@@ -14,15 +14,18 @@ import getpass
 import hashlib
 import importlib.util
 import logging
+import math
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from rolebar.core.cache import Cache, entry_name
 from rolebar.core.errors import CodeReusedError, ConfigError, NoCodeError
@@ -35,17 +38,29 @@ SIX_DIGITS = re.compile(r"[0-9]{6}")  # ASCII only: \d also matches other script
 DEFAULT_COMMAND_TIMEOUT = 120.0
 PROMPT_TIMEOUT = 300.0
 REMEMBER = 4 * STEP  # STS accepts a code for about three steps
+# A code needs 7 bytes; a command printing more is not printing a code (`yes 123456`, a
+# password prompt in a loop) and is stopped rather than buffered.
+MAX_OUTPUT = 4096
+_POLL = 0.05  # how often a running command is checked for its exit
+_REAP = 5.0  # the longest wait for a killed command to go
 
 
 @dataclass(frozen=True)
 class CodeRequest:
     device: str
     profile: str
+    reason: str | None = None  # why it asks again: REUSED or WRONG
 
     @property
     def message(self) -> str:
-        """What prompts show: the profile and the device, nothing else."""
-        return f"One-time code for {self.device} (profile {self.profile})"
+        """What prompts show: why it asks again, the profile and the device, nothing else."""
+        why = f"{self.reason[:1].upper()}{self.reason[1:]}. " if self.reason else ""
+        return f"{why}One-time code for {self.device} (profile {self.profile})"
+
+
+# Why a prompt is opened again after a typed code did not go through.
+REUSED = "that code was already used; wait for the next one"
+WRONG = "that code was wrong"
 
 
 class CodeSource(Protocol):
@@ -64,14 +79,24 @@ def six_digits(text: str) -> str | None:
     return text if SIX_DIGITS.fullmatch(text) else None
 
 
-class GivenCode:
-    """The `-t CODE` of the command line."""
+def given_code(profile: str, code: str | None) -> str | None:
+    """A code given by a person (`-t`), checked before anything is called or claimed."""
+    if code is None:
+        return None
+    if (checked := six_digits(code)) is None:
+        raise ConfigError(f"profile {profile}", "a one-time code is 6 digits")
+    return checked
 
-    name = "-t"
+
+class GivenCode:
+    """A code given once: the `-t CODE` of the command line, or one typed into a prompt
+    that the keeper passes on (`name` says which, for the log)."""
+
     on_repeat = "never"
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, name: str = "-t") -> None:
         self._code = code
+        self.name = name
 
     def get(self, request: CodeRequest) -> str | None:
         return self._code
@@ -86,23 +111,110 @@ class Attempt:
     detail: str = ""
 
 
-def run_bounded(argv: Sequence[str], timeout: float,
-                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    """`subprocess.run` whose timeout ends the whole process group: a grandchild that
-    still holds stdout (a shell wrapper's `sleep`) would otherwise keep us waiting."""
-    with subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env,
-                          start_new_session=os.name == "posix") as proc:
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            if os.name == "posix":
-                with contextlib.suppress(OSError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-            proc.kill()
-            proc.communicate()
-            raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+@dataclass(frozen=True)
+class Output:
+    """What a bounded run left: its exit status and at most `limit` bytes of stdout."""
+
+    returncode: int
+    stdout: bytes
+    overflow: bool  # it printed more than `limit`: not a code, and it was stopped
+
+
+def run_bounded(argv: Sequence[str], timeout: float, env: Mapping[str, str] | None = None,
+                limit: int = MAX_OUTPUT) -> Output:
+    """Run `argv` with no stdin and stderr discarded, reading at most `limit` bytes of stdout.
+
+    Raises subprocess.TimeoutExpired once `timeout` seconds have passed. The timeout and
+    an overflow end the whole process group; the command's own exit ends the wait even
+    when a detached grandchild (`setsid`, a password manager's agent) still holds stdout.
+    """
+    deadline = time.monotonic() + timeout
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=os.name == "posix")
+    assert proc.stdout is not None
+    try:
+        read = _read_posix if os.name == "posix" else _read_thread
+        out = read(proc, proc.stdout.fileno(), deadline, limit)
+        timed_out = proc.returncode is None and len(out) <= limit
+        if proc.returncode is None:
+            _kill(proc)
+        if timed_out or proc.returncode is None:
+            raise subprocess.TimeoutExpired(list(argv), timeout)
+    except BaseException:
+        _kill(proc)
+        raise
+    finally:
+        if os.name == "posix":
+            proc.stdout.close()
+    return Output(proc.returncode, out[:limit], len(out) > limit)
+
+
+def _read_posix(proc: subprocess.Popen[bytes], fd: int, deadline: float, limit: int) -> bytes:
+    """Read until the command exits, the deadline passes or more than `limit` arrived.
+
+    Non-blocking reads behind select(): a pipe kept open by someone else never blocks us.
+    """
+    os.set_blocking(fd, False)
+    out = bytearray()
+    eof = False
+    while len(out) <= limit:
+        if proc.poll() is not None:  # take what it left in the pipe, and no more
+            if not eof:
+                out += _read_some(fd, limit + 1 - len(out)) or b""
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if eof:  # it closed stdout but runs on: wait for its exit only
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(min(left, _POLL))
+            continue
+        if select.select([fd], [], [], min(left, _POLL))[0]:
+            data = _read_some(fd, limit + 1 - len(out))
+            eof = data == b""
+            out += data or b""
+    return bytes(out)
+
+
+def _read_some(fd: int, size: int) -> bytes | None:
+    """Up to `size` bytes; b"" at end of file; None when nothing is there yet."""
+    try:
+        return os.read(fd, size)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
+def _read_thread(proc: subprocess.Popen[bytes], fd: int, deadline: float, limit: int) -> bytes:
+    """Windows has no select() on pipes: a daemon thread reads, we wait with the deadline.
+
+    A pipe held open by a grandchild leaves that thread blocked, never us.
+    """
+    out = bytearray()
+
+    def pump() -> None:
+        while len(out) <= limit and (data := os.read(fd, limit + 1 - len(out))):
+            out.extend(data)
+
+    reader = threading.Thread(target=pump, name="rolebar-token-output", daemon=True)
+    reader.start()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(max(0.0, deadline - time.monotonic()))
+    reader.join(max(0.0, min(_POLL, deadline - time.monotonic())))
+    return bytes(out)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """End the command and everything still in its process group; never wait long."""
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(_REAP)
 
 
 class CommandCode:
@@ -125,6 +237,8 @@ class CommandCode:
             return Attempt(None, "missing", f"{program!r} not found")
         except OSError as exc:
             return Attempt(None, "cannot-run", f"cannot run ({exc.strerror})")
+        if done.overflow:
+            return Attempt(None, "garbage", f"printed more than a code (over {MAX_OUTPUT} bytes)")
         if done.returncode != 0:
             return Attempt(None, "status", f"exited with status {done.returncode}")
         code = six_digits(done.stdout.decode("utf-8", "replace"))
@@ -147,7 +261,7 @@ def command_timeout(env: Mapping[str, str]) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    if not (math.isfinite(value) and value > 0):  # nan compares false with everything
         raise ConfigError("ROLEBAR_TOKEN_TIMEOUT", f"must be a number of seconds, not {raw!r}")
     return value
 
@@ -212,16 +326,42 @@ class Guard:
     def claim(self, device: str, code: str) -> bool:
         """Record `code` as sent; False if it was sent lately and must not go again."""
         name = entry_name("guard", device=device)
-        digest = hashlib.sha256(f"{device}\0{code}".encode()).hexdigest()
+        digest = _digest(device, code)
         with self._cache.lock(name):
             now = self._clock()
-            entry = self._cache.load(name) or {}
-            used = [(d, t) for d, t in entry.get("used", []) if now - t < REMEMBER]
+            used = [(d, t) for d, t in _used(self._cache.load(name), device)
+                    if now - t < REMEMBER]
             if any(d == digest for d, _ in used):
                 return False
             used.append((digest, now))
             self._cache.store(name, {"used": used})
         return True
+
+    def was_used(self, device: str, code: str) -> bool:
+        """Whether `code` was sent lately (read only: `rolebar demo --code` asks)."""
+        digest = _digest(device, code)
+        now = self._clock()
+        entry = self._cache.load(entry_name("guard", device=device))
+        return any(d == digest and now - t < REMEMBER for d, t in _used(entry, device))
+
+
+def _digest(device: str, code: str) -> str:
+    return hashlib.sha256(f"{device}\0{code}".encode()).hexdigest()
+
+
+def _used(entry: dict[str, Any] | None, device: str) -> list[tuple[str, float]]:
+    """The guard entry's (digest, time) pairs. An entry of another shape (edited, or
+    written by another version) would otherwise block every code: it counts as empty
+    and is rewritten by the claim that reads it."""
+    pairs = (entry or {}).get("used", [])
+    if isinstance(pairs, list) and all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+            and isinstance(p[1], (int, float)) and not isinstance(p[1], bool)
+            and math.isfinite(p[1]) for p in pairs):
+        return [(d, float(t)) for d, t in pairs]
+    log.warning("mfa %s: the record of used codes had an unexpected shape; starting afresh",
+                device)
+    return []
 
 
 @dataclass
@@ -263,12 +403,13 @@ class CodeChain:
 
 
 def default_sources(given: str | None, command: Sequence[str] | None,
-                    extra: Sequence[CodeSource] = (), interactive: bool = True
-                    ) -> list[CodeSource]:
-    """The chain of DESIGN.md section 3; `extra` (the running tray) goes before prompts."""
+                    extra: Sequence[CodeSource] = (), interactive: bool = True,
+                    given_from: str = "-t") -> list[CodeSource]:
+    """The chain of DESIGN.md section 3; `extra` (the running tray) goes before prompts.
+    `given_from` names where `given` came from (`-t`, or the prompt the keeper read)."""
     sources: list[CodeSource] = []
     if given is not None:
-        sources.append(GivenCode(given))
+        sources.append(GivenCode(given, given_from))
     if command:
         sources.append(CommandCode(command))
     sources.extend(extra)

@@ -17,12 +17,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rolebar.core.cache import Cache, entry_name
-from rolebar.core.codes import CodeChain, CodeRequest, CodeSource, Guard, default_sources
+from rolebar.core.codes import (
+    CodeChain,
+    CodeRequest,
+    CodeSource,
+    Guard,
+    default_sources,
+    given_code,
+)
 from rolebar.core.credentials import Credentials, Keys
 from rolebar.core.errors import ConfigError
 from rolebar.core.fastpath import answer_file, role_entry_name, stamps
 from rolebar.core.profiles import Catalog, Plan, ProfileInfo
-from rolebar.core.sts import InvalidCode, SessionExpired, SessionRouteRefused, Sts
+from rolebar.core.sts import CallFailed, InvalidCode, SessionExpired, SessionRouteRefused, Sts
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +82,14 @@ class Engine:
         return self.catalog().plan(profile)
 
     def credentials(self, profile: str, *, code: str | None = None, force: bool = False,
-                    interactive: bool | None = None) -> Credentials:
+                    interactive: bool | None = None, code_from: str = "-t") -> Credentials:
         """Fresh credentials for `profile`, from the cache when it holds them.
 
         `force` ignores what was cached before this call (a refresh ahead of time); a
         caller that waited on the lock still takes what another process fetched meanwhile.
+        `code_from` names where `code` came from, for the log.
         """
+        code = given_code(profile, code)
         plan = self.plan(profile)
         name = role_entry_name(profile, plan.files)
         started = self.clock()
@@ -89,7 +98,7 @@ class Engine:
         with self.cache.lock(name):
             if hit := self._role_hit(name, plan, issued_after=started if force else None):
                 return hit
-            chain = self._chain(plan, code, interactive)
+            chain = self._chain(plan, code, interactive, code_from)
             creds = self._fetch(plan, chain)
             self._store_role(name, plan, creds)
             return creds
@@ -105,17 +114,19 @@ class Engine:
         return self._load_session(plan) if plan.route == "session" and plan.device else None
 
     def renew_session(self, profile: str, *, code: str | None = None,
-                      interactive: bool | None = None) -> Credentials:
+                      interactive: bool | None = None, code_from: str = "-t") -> Credentials:
         """A new MFA session for `profile`'s device, before the cached one ends.
 
         The keeper calls this ahead of time; a caller that waited on the lock takes the
         session another process opened meanwhile instead of spending a second code.
         """
+        code = given_code(profile, code)
         plan = self.plan(profile)
         if plan.route != "session" or not plan.device:
             raise ConfigError(f"profile {profile}", "has no MFA session to renew")
         sts = self._sts(plan.profile, plan.region)
-        return self._session(plan, self._chain(plan, code, interactive), sts,
+        sts.check()
+        return self._session(plan, self._chain(plan, code, interactive, code_from), sts,
                              issued_after=self.clock())
 
     def status(self, profiles: Sequence[str] | None = None) -> list[ProfileStatus]:
@@ -190,13 +201,16 @@ class Engine:
 
     # -- fetching ----------------------------------------------------------------------
 
-    def _chain(self, plan: Plan, code: str | None, interactive: bool | None) -> CodeChain:
+    def _chain(self, plan: Plan, code: str | None, interactive: bool | None,
+               code_from: str = "-t") -> CodeChain:
         interactive = self.interactive if interactive is None else interactive
-        sources = default_sources(code, plan.code_command, self.extra_sources, interactive)
+        sources = default_sources(code, plan.code_command, self.extra_sources, interactive,
+                                  code_from)
         return CodeChain(sources, Guard(self.cache, self.clock), self.sleep, self.clock)
 
     def _fetch(self, plan: Plan, chain: CodeChain) -> Credentials:
         sts = self._sts(plan.profile, plan.region)
+        sts.check()  # a bad region is a configuration error, found before a code is spent
         log.debug("profile %s: %s", plan.profile, plan.reason)
         caller: Keys | Credentials = plan.source
         steps = list(plan.roles)
@@ -257,17 +271,23 @@ class Engine:
 
     def _with_code(self, plan: Plan, chain: CodeChain,
                    call: Callable[[str], Credentials]) -> Credentials:
-        """Make `call` with a fresh code; a rejected code is retried once with the next."""
+        """Make `call` with a fresh code, and once more with a new code if it failed.
+
+        A rejected code, a 5xx, a reset or a read timeout all may have spent the code (the
+        SDK never retries these calls): the guard holds it back, so the next one comes
+        from the sources again (generate_token's in the next 30-second step). A fixed `-t`
+        code has no successor: its failure is final.
+        """
         assert plan.device is not None
         request = CodeRequest(plan.device, plan.profile)
         code, source = chain.obtain(request)
         try:
             return call(code)
-        except InvalidCode:
+        except (InvalidCode, CallFailed) as exc:
             if source.on_repeat == "never":
                 raise
-            log.info("profile %s: code rejected; trying once more with the next code",
-                     plan.profile)
+            log.info("profile %s: the call with a code failed (%s); once more with a new code",
+                     plan.profile, exc.cause)
             code, _ = chain.obtain(request)
             return call(code)
 

@@ -42,6 +42,16 @@ class SessionExpired(StsError):
     """STS no longer accepts the credentials that signed the call."""
 
 
+class CallFailed(StsError):
+    """STS failed (5xx, throttling) or the connection broke after the request went out:
+    the call may or may not have been carried out, so any code in it counts as spent."""
+
+
+# Error codes after which another try may work; other refusals would only repeat.
+_TRANSIENT = {"InternalFailure", "InternalError", "ServiceUnavailable", "Throttling",
+              "ThrottlingException", "RequestTimeout"}
+
+
 # botocore error code -> what the user reads. Built from the code only: AWS messages may
 # quote ARNs and policies, and some SDK messages quote the request.
 _CAUSES = {
@@ -66,11 +76,18 @@ class Sts:
         self.profile = profile
         self.region = region
 
+    def check(self) -> None:
+        """Configuration errors before any code is spent: a client must be buildable."""
+        import botocore.utils
+
+        with translate(f"profile {self.profile}"):
+            botocore.utils.validate_region_name(self._region(self._session()))
+
     def get_session_token(self, keys: Keys, device: str, code: str, seconds: int) -> Credentials:
         log.info("profile %s: GetSessionToken for %s with %s", self.profile, device,
                  mask(keys.access_key_id))
         with translate(f"profile {self.profile}"):
-            answer = self._client(keys).get_session_token(
+            answer = self._client(keys, with_code=True).get_session_token(
                 DurationSeconds=seconds, SerialNumber=device, TokenCode=code
             )
         return _credentials(answer)
@@ -91,7 +108,7 @@ class Sts:
                  " with a code" if code else "")
         try:
             with translate(f"profile {step.profile}"):
-                answer = self._client(caller).assume_role(**params)
+                answer = self._client(caller, with_code=code is not None).assume_role(**params)
         except StsError as exc:
             if session and exc.cause.startswith(_CAUSES["AccessDenied"]):
                 raise SessionRouteRefused(exc.subject, exc.cause) from exc
@@ -101,20 +118,31 @@ class Sts:
             raise
         return _credentials(answer)
 
-    def _client(self, caller: Keys | Credentials) -> Any:
+    def _session(self) -> Any:
+        return _botocore_session(self.profile, _files_stamp())
+
+    def _region(self, session: Any) -> str:
+        with _SESSION_LOCK, translate(f"profile {self.profile}"):
+            return str(self.region or session.get_config_variable("region") or "us-east-1")
+
+    def _client(self, caller: Keys | Credentials, with_code: bool = False) -> Any:
+        """A client with the caller's keys. A call that carries a one-time code is never
+        retried by the SDK: a retry would send the same code again, and if the first try
+        reached STS the retry fails as a reused code (the engine asks for a new one)."""
         import botocore.config
 
-        session = _botocore_session(self.profile, _files_stamp())
+        session = self._session()
+        region = self._region(session)
         config = botocore.config.Config(
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": 2},
+            retries={"mode": "standard", "total_max_attempts": 1 if with_code else 2},
         )
         # botocore sessions are not thread-safe; the keeper and ipc threads share them.
         with _SESSION_LOCK, translate(f"profile {self.profile}"):
             return session.create_client(
                 "sts",
-                region_name=self.region or session.get_config_variable("region") or "us-east-1",
+                region_name=region,
                 aws_access_key_id=caller.access_key_id,
                 aws_secret_access_key=caller.secret_access_key,
                 aws_session_token=caller.session_token,
@@ -153,13 +181,20 @@ def translate(subject: str) -> Iterator[None]:
             raise InvalidCode(subject, "STS rejected the one-time code (wrong or already used)") \
                 from exc
         cause = _CAUSES.get(code, "STS refused the call")
-        raise StsError(subject, f"{cause} ({code})") from exc
-    except (bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        kind = CallFailed if code in _TRANSIENT or status >= 500 else StsError
+        raise kind(subject, f"{cause} ({code})") from exc
+    except bx.ConnectTimeoutError as exc:
         raise StsError(subject, f"STS did not answer in time ({_endpoint(exc)})") from exc
+    except bx.ReadTimeoutError as exc:  # the request went out: STS may have acted on it
+        raise CallFailed(subject, f"STS did not answer in time ({_endpoint(exc)})") from exc
     except bx.EndpointConnectionError as exc:
         raise StsError(subject, f"cannot reach STS ({_endpoint(exc)})") from exc
     except (bx.ConnectionClosedError, bx.HTTPClientError) as exc:
-        raise StsError(subject, f"the connection to STS failed ({_endpoint(exc)})") from exc
+        raise CallFailed(subject, f"the connection to STS failed ({_endpoint(exc)})") from exc
+    except bx.InvalidRegionError as exc:
+        region = exc.kwargs.get("region_name", "")
+        raise ConfigError(subject, f"invalid region {region!r}") from exc
     except bx.ProfileNotFound as exc:
         raise ConfigError(subject, "profile not found by botocore") from exc
     except bx.BotoCoreError as exc:

@@ -18,7 +18,7 @@ from .totp import decode_secret, hotp, new_secret, step_at
 from .wire import StsError, denied
 
 ACTIONS = ("GetSessionToken", "AssumeRole", "GetCallerIdentity")
-FAULTS = ("500", "throttle", "stall", "reset")
+FAULTS = ("500", "throttle", "stall", "reset", "reset-after")
 CHAINING_LIMIT = 3600  # STS caps a role assumed with role credentials at one hour
 _ANY_ARN = re.compile(r"arn:[\w-]+:[\w-]*:[\w-]*:[\w-]*:.+")
 
@@ -141,7 +141,9 @@ class StsDouble:
 
         "500": 500 InternalFailure; "throttle": 400 Throttling; "stall": wait ``seconds``
         (default: the ``stall_seconds`` attribute), then answer; "reset": drop the connection
-        without a response. A stall combines with one of the others.
+        without a response, the request unseen; "reset-after": carry the request out (a code
+        in it is spent, credentials are issued), then drop the connection without the
+        answer. A stall combines with one of the others.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; one of {', '.join(FAULTS)}")
@@ -164,7 +166,7 @@ class StsDouble:
             seconds = None
             if stall is not None:
                 seconds = self.stall_seconds if stall.seconds is None else stall.seconds
-            fault = next((name for name in ("reset", "500", "throttle")
+            fault = next((name for name in ("reset", "reset-after", "500", "throttle")
                           if self._consume(name) is not None), None)
             return seconds, fault, self._wake
 
@@ -210,24 +212,26 @@ class StsDouble:
         stall, fault, wake = self._take_faults()
         if stall is not None:
             wake.wait(stall)
+        answered = fault != "reset-after"  # else the caller never sees the reply below
         try:
             if fault == "reset":
                 self._record(action, caller, "reset")
                 return None
-            if fault is not None:
+            if fault in _FAULT_ERRORS:
                 raise StsError(*_FAULT_ERRORS[fault])
             with self._lock:
                 result = self._dispatch(action, params, self._authenticate(request))
                 self._counts[action] += 1
-                self._record(action, caller, "OK")
-            return 200, wire.response_xml(action, result, request_id), request_id
+                self._record(action, caller, "OK", answered)
+            reply: Reply = 200, wire.response_xml(action, result, request_id), request_id
         except StsError as error:
-            self._record(action, caller, error.code)
-            return error.status, wire.error_xml(error, request_id), request_id
+            self._record(action, caller, error.code, answered)
+            reply = error.status, wire.error_xml(error, request_id), request_id
+        return reply if answered else None
 
-    def _record(self, action: str, caller: str | None, code: str) -> None:
+    def _record(self, action: str, caller: str | None, code: str, answered: bool = True) -> None:
         with self._lock:
-            self._calls.append(Call(action, caller, code))
+            self._calls.append(Call(action, caller, code, answered))
 
     def _authenticate(self, request: sigv4.Request) -> Keys:
         header = request.header("authorization")

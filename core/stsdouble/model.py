@@ -87,6 +87,7 @@ class Call:
     action: str
     key_id: str | None  # as named in the Authorization header, even when unknown
     code: str  # "OK", the AWS error code returned, or "reset"
+    answered: bool = True  # False: carried out, then the connection dropped ("reset-after")
 
 
 @dataclass

@@ -5,7 +5,7 @@ then prints the endpoint on stdout. Tests read counters and inject faults throug
 unsigned admin paths under ``/_double/`` (loopback only):
 
     GET  /_double/counts | codes_seen | calls | secrets
-    POST /_double/inject?fault=500|throttle|stall|reset[&count=N][&seconds=S]
+    POST /_double/inject?fault=500|throttle|stall|reset|reset-after[&count=N][&seconds=S]
     POST /_double/clear
     POST /_double/config?role_lifetime=N&session_lifetime=N&stall_seconds=S
 """
