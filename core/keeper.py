@@ -35,9 +35,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from rolebar.core import paths
-from rolebar.core.codes import CodeRequest
+from rolebar.core.codes import REUSED, WRONG, CodeRequest
 from rolebar.core.credentials import Credentials
-from rolebar.core.errors import ConfigError, NoCodeError, RolebarError, SectionError
+from rolebar.core.errors import (
+    CodeReusedError,
+    ConfigError,
+    NoCodeError,
+    RolebarError,
+    SectionError,
+)
 from rolebar.core.schedule import (
     FAILS_BEFORE_NOTICE,
     JUMP,
@@ -47,7 +53,15 @@ from rolebar.core.schedule import (
     deadlines,
     session_lead,
 )
-from rolebar.core.sections import Style, rolebar_command, section_values
+from rolebar.core.sections import (
+    SWITCHING_KEY,
+    Style,
+    check_section,
+    found_style,
+    rolebar_command,
+    section_values,
+    switching_values,
+)
 from rolebar.core.settings import DEFAULT_SECTION, SectionSetting, Settings
 from rolebar.core.sts import InvalidCode
 
@@ -56,6 +70,9 @@ if TYPE_CHECKING:
     from rolebar.core.engine import Engine
 
 log = logging.getLogger(__name__)
+
+# Where the codes given to `submit_code` come from, as the log names it.
+TYPED = "the prompt"
 
 Health = Literal["idle", "fresh", "refreshing", "needs_code", "error"]
 EventKind = Literal[
@@ -75,12 +92,16 @@ class SectionState:
     health: Health
     expires: float | None  # POSIX seconds of the credentials in the section
     problem: str | None  # one user-facing sentence, never a secret
+    # Another profile was selected and its credentials are not in the section yet: it
+    # holds none meanwhile (keys), or `process --section` waits for the new ones.
+    switching: bool = False
 
 
 @dataclass(frozen=True)
 class CodeNeed:
     device: str
     profile: str
+    reason: str | None = None  # why a code is asked for again (codes.REUSED, codes.WRONG)
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,8 @@ class _Section:
     written: dict[str, str] | None = None  # what the file held after our last write/check
     refused: bool = False
     problem: str | None = None
+    switching: bool = False  # see SectionState.switching
+    checked: bool = False  # the name passed check_section against the AWS files
 
 
 @dataclass
@@ -147,6 +170,7 @@ class _Need:
     announced: bool = False
     kind: EventKind = "code_needed"
     message: str = ""
+    reason: str | None = None  # see CodeNeed.reason
 
 
 @dataclass
@@ -245,7 +269,8 @@ class Keeper:
     def select(self, profile: str, section: str = DEFAULT_SECTION,
                style: Style | None = None) -> SectionSetting:
         """Keep `section` for `profile` (the section keeps its style unless one is given)."""
-        chosen = self.settings.select(profile, section, style)
+        found = found_style(self._writer_().path, section)
+        chosen = self.settings.select(profile, section, style, found)
         self.reload()
         return chosen
 
@@ -378,6 +403,8 @@ class Keeper:
 
     def _tick(self) -> None:
         self._sync_settings()
+        if any(s.switching for s in self._sections.values()):
+            self._write_sections()  # the old role out now, not after the new one's fetch
         self._use_codes()
         self._renew_sessions()
         now = self._clock()
@@ -423,6 +450,7 @@ class Keeper:
         changed_files = aws != self._aws_stamp
         self._settings_stamp, self._aws_stamp = stamp, aws
         wanted = self.settings.sections()
+        found = self._found_sections(wanted)
         try:
             self._profiles = tuple(sorted(p.name for p in self.engine.profiles()))
         except RolebarError as exc:
@@ -433,10 +461,7 @@ class Keeper:
             for name, setting in wanted.items():
                 section = self._sections.get(name)
                 if section is None or section.setting != setting:
-                    if section is None or section.setting.profile != setting.profile:
-                        log.info("section %s: keeping profile %s (%s)", name, setting.profile,
-                                 setting.style)
-                    self._sections[name] = _Section(setting)
+                    self._sections[name] = self._new_section(setting, section, found.get(name))
                 if setting.profile not in self._kept:
                     self._kept[setting.profile] = _Kept(setting.profile)
             used = {s.setting.profile for s in self._sections.values()}
@@ -446,11 +471,38 @@ class Keeper:
                     if need.profile == profile and need.own and not need.waiters:
                         del self._needs[device]
             if changed_files:
+                for section in self._sections.values():
+                    section.checked = False  # a new profile may now carry its name
                 for kept in self._kept.values():
                     kept.planned = False
                     if kept.problem and not kept.creds:
                         kept.due = 0.0
             self._file_stamp = None
+
+    def _found_sections(self, wanted: dict[str, SectionSetting]) -> dict[str, dict[str, str]]:
+        """What the file holds for sections this keeper has not seen yet (at start)."""
+        found = {}
+        for name in wanted:
+            if name not in self._sections:
+                try:
+                    found[name] = self._writer_().read(name) or {}
+                except SectionError:
+                    found[name] = {}
+        return found
+
+    @staticmethod
+    def _new_section(setting: SectionSetting, old: _Section | None,
+                     found: dict[str, str] | None) -> _Section:
+        """The record of a section whose setting changed (old) or first seen (found)."""
+        if old is None:
+            # A switch made while no engine ran (`select`, `keep PROFILE`) left it cleared.
+            switching = (found or {}).get(SWITCHING_KEY) == setting.profile
+        else:
+            switching = old.switching or old.setting.profile != setting.profile
+        if old is None or old.setting.profile != setting.profile:
+            log.info("section %s: keeping profile %s (%s)", setting.name, setting.profile,
+                     setting.style)
+        return _Section(setting, switching=switching)
 
     def _drop_section(self, name: str) -> None:
         section = self._sections.pop(name)
@@ -481,14 +533,14 @@ class Keeper:
             try:
                 if first.route == "session":
                     self._note_session(device, self.engine.renew_session(
-                        first.profile, code=code, interactive=False))
+                        first.profile, code=code, interactive=False, code_from=TYPED))
                     with self._lock:
                         for kept in waiting:  # the new session serves all of them
                             if kept.problem or kept.creds is None:
                                 kept.due = 0.0
                 else:
                     creds = self.engine.credentials(first.profile, code=code, force=True,
-                                                    interactive=False)
+                                                    interactive=False, code_from=TYPED)
                     self._refreshed(first, creds)
                 with self._lock:
                     need = self._needs.get(device)
@@ -497,7 +549,10 @@ class Keeper:
             except InvalidCode:
                 self._need(device, first.profile, "code_needed",
                            f"STS rejected the code for {device}; enter the next one",
-                           again=True)
+                           again=True, reason=WRONG)
+            except CodeReusedError as exc:
+                self._need(device, first.profile, "code_needed",
+                           f"profile {first.profile}: {exc.cause}", again=True, reason=REUSED)
             except RolebarError as exc:
                 log.warning("mfa %s: %s", device, exc)
                 self._need(device, first.profile, "code_needed",
@@ -555,14 +610,14 @@ class Keeper:
                         del self._needs[device]
 
     def _need(self, device: str, profile: str, kind: EventKind, message: str,
-              again: bool = False) -> None:
+              again: bool = False, reason: str | None = None) -> None:
         with self._lock:
             need = self._needs.get(device)
             if need is None:
                 need = self._needs[device] = _Need(device, profile)
             need.own = True
             if again:
-                need.announced = False
+                need.announced, need.reason = False, reason
             if not need.announced:
                 need.kind, need.message = kind, message
 
@@ -587,7 +642,7 @@ class Keeper:
     def _prompt_once(self, need: _Need) -> None:
         assert self._prompt is not None
         try:
-            code = self._prompt(CodeRequest(need.device, need.profile))
+            code = self._prompt(CodeRequest(need.device, need.profile, need.reason))
         finally:
             self._prompting = False
         if code:
@@ -678,8 +733,9 @@ class Keeper:
             return None
         if section.setting.style == "keys" and (
                 kept.creds is None or self._clock() >= kept.creds.expires):
-            # Nothing (or nothing valid) to write yet; old credentials stay until replaced.
-            return None
+            # Nothing (or nothing valid) to write yet: the profile's own old keys stay
+            # until replaced, but another role's never do.
+            return switching_values(kept.profile) if section.switching else None
         if not kept.planned:
             return None
         command = self._command or rolebar_command()
@@ -707,8 +763,11 @@ class Keeper:
                     if writer.read(name) == desired and writer.status(name) == "managed":
                         continue
                     log.info("section %s: another program changed it; restoring", name)
+                if not section.checked:  # a hand-edited settings file may name a profile
+                    check_section(name, self.engine.env)
+                    section.checked = True
                 changed = writer.write(name, desired)
-            except SectionError as exc:
+            except (SectionError, ConfigError) as exc:
                 self._section_failed(section, exc)
                 continue
             wrote = wrote or changed
@@ -719,6 +778,7 @@ class Keeper:
             if changed:
                 log.info("section %s: written (%s, profile %s)", name, section.setting.style,
                          section.setting.profile)
+        self._settle_switches(sections)
         if wrote:
             self._restamp()
         with self._lock:
@@ -726,12 +786,25 @@ class Keeper:
             # have slipped in between our replace and any stat we could take now.
             self._file_stamp = None if wrote else stamp
 
-    def _section_failed(self, section: _Section, exc: SectionError) -> None:
+    def _settle_switches(self, sections: list[_Section]) -> None:
+        """A switch ends once the section holds (or points at) the new role's credentials."""
+        now = self._clock()
+        for section in sections:
+            kept = self._kept.get(section.setting.profile)
+            if (section.switching and kept is not None and kept.creds is not None
+                    and now < kept.creds.expires and section.written
+                    and SWITCHING_KEY not in section.written):
+                section.switching = False
+                log.info("section %s: switched to profile %s", section.setting.name,
+                         kept.profile)
+
+    def _section_failed(self, section: _Section, exc: RolebarError) -> None:
         from rolebar.core.credfile import UnmanagedSectionError
 
         name = section.setting.name
-        if isinstance(exc, UnmanagedSectionError):
-            section.problem = (f"[{name}] exists without the '# managed by rolebar' marker; "
+        if isinstance(exc, (UnmanagedSectionError, ConfigError)):
+            section.problem = (exc.cause if isinstance(exc, ConfigError) else
+                               f"[{name}] exists without the '# managed by rolebar' marker; "
                                "rolebar leaves it alone")
             if not section.refused:
                 section.refused = True
@@ -765,7 +838,7 @@ class Keeper:
                 section = self._sections[name]
                 kept = self._kept.get(section.setting.profile)
                 sections.append(self._section_state(section, kept, now))
-            needs = tuple(CodeNeed(n.device, n.profile)
+            needs = tuple(CodeNeed(n.device, n.profile, n.reason)
                           for n in sorted(self._needs.values(), key=lambda n: n.device))
             used = {k.device for k in self._kept.values() if k.device}
             sessions = tuple(sorted((d, s.expires) for d, s in self._sessions.items()
@@ -794,8 +867,10 @@ class Keeper:
             health = "refreshing"
         if section.problem is None and self._tick_problem and health != "fresh":
             problem = problem or self._tick_problem
+        if section.switching and section.problem is None:
+            problem = _switching(setting.profile, health, kept)
         return SectionState(setting.name, setting.profile, setting.style, health, expires,
-                            problem)
+                            problem, section.switching)
 
     def _publish(self) -> None:
         state = self._compute()
@@ -828,6 +903,17 @@ def _stamp(path: Path) -> object:
     except OSError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _switching(profile: str, health: Health, kept: _Kept | None) -> str:
+    """The status line of a section between a role switch and the new role's credentials."""
+    if health == "needs_code":
+        detail = "waiting for a one-time code"
+    elif health == "error" and kept is not None and kept.problem:
+        detail = kept.problem.removeprefix(f"profile {profile}: ")
+    else:
+        detail = "fetching its credentials"
+    return f"switching to {profile}: {detail}"
 
 
 def _span(seconds: float) -> str:

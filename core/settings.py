@@ -16,11 +16,10 @@ import contextlib
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from filelock import FileLock, Timeout
 
@@ -28,18 +27,19 @@ from rolebar.core import paths
 from rolebar.core.atomic import write_private
 from rolebar.core.errors import ConfigError
 from rolebar.core.fastpath import SECTIONS_INDEX
+from rolebar.core.sections import Style, check_section
 
 log = logging.getLogger(__name__)
 
-Style = Literal["keys", "process"]
 STYLES: tuple[Style, ...] = ("keys", "process")
 DEFAULT_SECTION = "tray-managed"
-DEFAULT_STYLE: Style = "keys"
+# `process` lets a long-running SDK client refresh in-process (`pnpm dev` all day); `keys`
+# is chosen for containers that mount ~/.aws and tools without credential_process.
+DEFAULT_STYLE: Style = "process"
+# What an entry without a "style" meant before `process` became the default: it stays so.
+_UNRECORDED_STYLE: Style = "keys"
 # The tray's "Keep fresh" submenu keeps a checked profile P in [tray-managed-P].
 TRAY_PREFIX = "tray-managed-"
-# What a section name may hold: configparser reads a header up to its last "]", and
-# botocore strips the name; keep to names every tool reads the same way.
-_NAME = re.compile(r"[A-Za-z0-9_.@+=,:/-]{1,128}")
 
 Stamp = tuple[int, int, int]  # inode, size, mtime_ns
 
@@ -54,13 +54,6 @@ class SectionSetting:
 def tray_section(profile: str) -> str:
     """The section the tray's "Keep fresh" checkbox for `profile` keeps."""
     return f"{TRAY_PREFIX}{profile}"
-
-
-def check_section(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise ConfigError(f"section {name!r}",
-                          "a section name is letters, digits and _.@+=,:/- only")
-    return name
 
 
 def check_style(style: str) -> Style:
@@ -92,9 +85,14 @@ class Settings:
         found: dict[str, SectionSetting] = {}
         for name, entry in data.get("sections", {}).items():
             profile = entry.get("profile") if isinstance(entry, dict) else None
-            style = entry.get("style", DEFAULT_STYLE) if isinstance(entry, dict) else None
+            style = entry.get("style", _UNRECORDED_STYLE) if isinstance(entry, dict) else None
             if not isinstance(profile, str) or not profile or style not in STYLES:
                 log.warning("section %s: ignoring a malformed entry in %s", name, self.path)
+                continue
+            try:
+                check_section(name)  # a hand-edited file is held to what `select` accepts
+            except ConfigError as exc:
+                log.warning("%s: ignoring it in %s: %s", exc.subject, self.path, exc.cause)
                 continue
             found[name] = SectionSetting(name, profile, cast(Style, style))
         return found
@@ -113,19 +111,21 @@ class Settings:
     # -- changing ----------------------------------------------------------------------
 
     def select(self, profile: str, section: str = DEFAULT_SECTION,
-               style: Style | None = None) -> SectionSetting:
-        """Keep `section` for `profile`; the section keeps its style unless one is given."""
+               style: Style | None = None, found: Style | None = None) -> SectionSetting:
+        """Keep `section` for `profile`; the section keeps its style unless one is given.
+
+        `found` is the style of the section as the credentials file holds it: used when
+        the settings record none for it (it keeps the style it has), else DEFAULT_STYLE.
+        """
         check_section(section)
         if style is not None:
             check_style(style)
 
         def change(sections: dict[str, Any]) -> None:
             old = sections.get(section)
-            old_style = old.get("style") if isinstance(old, dict) else None
-            sections[section] = {
-                "profile": profile,
-                "style": style or (old_style if old_style in STYLES else DEFAULT_STYLE),
-            }
+            old_style = old.get("style", _UNRECORDED_STYLE) if isinstance(old, dict) else None
+            kept = old_style if old_style in STYLES else found
+            sections[section] = {"profile": profile, "style": style or kept or DEFAULT_STYLE}
 
         data = self._update(change)
         entry = data["sections"][section]

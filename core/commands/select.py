@@ -4,7 +4,8 @@
 Records the choice in rolebar's settings; a running engine (keep or tray) applies it at
 once (told over ipc; it also notices the settings file changing). With no engine running,
 a `process` section is written at once (it needs no credentials: `rolebar process
---section NAME` fetches them itself), a dropped section is removed, and one line on stderr
+--section NAME` fetches them itself), a `keys` section switched to another profile is
+cleared (never another role's keys), a dropped section is removed, and one line on stderr
 says how to start an engine.
 """
 
@@ -16,7 +17,8 @@ import sys
 from rolebar.core import ipc, paths
 from rolebar.core.engine import Engine
 from rolebar.core.errors import ConfigError
-from rolebar.core.settings import DEFAULT_SECTION, STYLES, Settings, check_section
+from rolebar.core.sections import Style, check_section, found_style, switching_values
+from rolebar.core.settings import DEFAULT_SECTION, STYLES, SectionSetting, Settings
 
 NO_ENGINE = ("rolebar: no engine is running; start one with `rolebar keep` (or `rolebar tray`)"
              " to keep [{section}] fresh")
@@ -28,21 +30,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--none", action="store_true", help="stop keeping the section")
     parser.add_argument("--section", default=DEFAULT_SECTION, metavar="NAME",
                         help=f"default {DEFAULT_SECTION}")
-    parser.add_argument("--style", choices=STYLES, help="keys or process (default: as before, "
-                        "else keys)")
+    parser.add_argument("--style", choices=STYLES, help="process or keys (default: as before, "
+                        "else as the section in the file, else process)")
     parser.set_defaults(func=run)
 
 
 def check_selectable(engine: Engine, profile: str, section: str) -> None:
-    """The profile can be planned and the section is rolebar's (or missing)."""
-    from rolebar.core.credfile import MARKER, SectionWriter
-
+    """The profile can be planned and the section is rolebar's (or missing), no profile."""
     check_section(section)
     engine.plan(profile)
-    path = paths.aws_credentials_file(engine.env)
-    if SectionWriter(path).status(section) == "unmanaged":
-        raise ConfigError(f"section {section}", f"[{section}] in {path} has no '{MARKER}' "
-                          "marker; rolebar leaves it alone (rename or delete it first)")
+    check_section(section, engine.env)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,13 +58,42 @@ def run(args: argparse.Namespace) -> int:
               f"section {args.section}: was not kept")
         return 0
     check_selectable(engine, args.profile, args.section)
-    chosen = settings.select(args.profile, args.section, args.style)
+    before, chosen = record(engine, settings, args.profile, args.section, args.style)
     print(f"section {chosen.name}: profile {chosen.profile} ({chosen.style})")
     if not _tell_engine():
-        if chosen.style == "process":
-            _write_process(engine, chosen.name, chosen.profile)
+        apply_without_engine(engine, before, chosen)
         print(NO_ENGINE.format(section=chosen.name), file=sys.stderr)
     return 0
+
+
+def record(engine: Engine, settings: Settings, profile: str, section: str,
+           style: Style | None) -> tuple[SectionSetting | None, SectionSetting]:
+    """Select `profile` for `section`: (what was selected before, what is now).
+
+    With no style given and none recorded, a section already in the file keeps the style
+    it is written in (a container may read its keys); a new one gets DEFAULT_STYLE.
+    """
+    found = found_style(paths.aws_credentials_file(engine.env), section)
+    before = settings.get(section)
+    return before, settings.select(profile, section, style, found)
+
+
+def apply_without_engine(engine: Engine, before: SectionSetting | None,
+                         chosen: SectionSetting) -> None:
+    """Make the file match the choice where no engine runs to do it.
+
+    A `process` section is complete at once. A `keys` section that held another role's
+    keys (or keys of unknown origin) is cleared until an engine writes the new role's:
+    it must never serve a role other than the selected one.
+    """
+    if chosen.style == "process":
+        _write_process(engine, chosen.name, chosen.profile)
+    elif before is None or before.profile != chosen.profile:
+        from rolebar.core.credfile import SectionWriter
+
+        writer = SectionWriter(paths.aws_credentials_file(engine.env))
+        if writer.status(chosen.name) == "managed":
+            writer.write(chosen.name, switching_values(chosen.profile))
 
 
 def _tell_engine() -> bool:
