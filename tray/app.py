@@ -212,7 +212,7 @@ class TrayApp:
         if event.kind == "code_needed":
             for need in state.needs:
                 if need.device == event.subject:
-                    self.prompts.ask(need.device, need.profile)
+                    self.prompts.ask(need.device, need.profile, need.reason)
 
     def _act(self, action: menus.Action) -> None:
         kind, *rest = action
@@ -232,7 +232,9 @@ class TrayApp:
             elif kind == "refresh":
                 self.keeper.refresh_now()
             elif kind == "code":
-                self.prompts.ask(rest[0], rest[1])
+                needs = self._state.needs if self._state is not None else ()
+                reason = next((n.reason for n in needs if n.device == rest[0]), None)
+                self.prompts.ask(rest[0], rest[1], reason)
             elif kind == "autostart" and self.autostart is not None:
                 self.autostart.enable() if rest[0] == "on" else self.autostart.disable()
             elif kind == "log":

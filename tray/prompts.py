@@ -41,9 +41,11 @@ class Prompts:
         with self._lock:
             return device in self._open
 
-    def ask(self, device: str, profile: str) -> bool:
-        """Open a prompt for `device` unless one is open; True if one was opened."""
-        request = CodeRequest(device, profile)
+    def ask(self, device: str, profile: str, reason: str | None = None) -> bool:
+        """Open a prompt for `device` unless one is open; True if one was opened.
+
+        `reason` says why it asks again after a typed code did not go through."""
+        request = CodeRequest(device, profile, reason)
         with self._lock:
             if self._closing or device in self._open:
                 return False
@@ -55,7 +57,8 @@ class Prompts:
                             exc.strerror or exc)
                 return False
             self._open[device] = child
-        log.info("mfa %s: asking for a code for profile %s", device, profile)
+        log.info("mfa %s: asking for a code for profile %s%s", device, profile,
+                 f" ({reason})" if reason else "")
         threading.Thread(target=self._wait, args=(device, child), name="rolebar-prompt",
                          daemon=True).start()
         return True

@@ -10,12 +10,15 @@ import pytest
 
 from rolebar.core.cache import Cache
 from rolebar.core.codes import (
+    REUSED,
+    WRONG,
     CodeChain,
     CodeRequest,
     CommandCode,
     GivenCode,
     Guard,
     TerminalPrompt,
+    default_sources,
     six_digits,
 )
 from rolebar.core.errors import CodeReusedError, NoCodeError
@@ -138,3 +141,42 @@ def test_a_hung_command_with_a_grandchild_holding_stdout_times_out_promptly(
 
 def test_only_ascii_digits_make_a_code() -> None:
     assert six_digits("١٢٣٤٥٦") is None  # Arabic-Indic digits match \d, not a code
+
+
+# -- what the log and the prompts say -------------------------------------------------------
+
+
+def test_a_request_asked_again_says_why() -> None:
+    assert REQUEST.message == ("One-time code for arn:aws:iam::000000000000:mfa/member "
+                               "(profile project-dev)")
+    for reason, why in [(REUSED, "That code was already used; wait for the next one. "),
+                        (WRONG, "That code was wrong. ")]:
+        again = CodeRequest(REQUEST.device, REQUEST.profile, reason)
+        assert again.message == why + REQUEST.message
+
+
+@pytest.mark.parametrize(("given_from", "logged"), [
+    ((), "code from -t"), (("the prompt",), "code from the prompt"),
+])
+def test_the_log_names_where_a_given_code_came_from(
+    home: Path, caplog: pytest.LogCaptureFixture, given_from: tuple[str, ...], logged: str,
+) -> None:
+    caplog.set_level("INFO", logger="rolebar")
+    sources = default_sources("123456", None, (), False, *given_from)
+    code, source = CodeChain(sources, Guard(Cache())).obtain(REQUEST)
+    assert code == "123456" and source.on_repeat == "never"
+    assert [r.getMessage() for r in caplog.records] == [f"mfa {REQUEST.device}: {logged}"]
+    assert GivenCode("123456").name == "-t"
+
+
+def test_guard_tells_whether_a_code_was_used_without_claiming_it(home: Path) -> None:
+    now = [1000.0]
+    guard = Guard(Cache(), clock=lambda: now[0])
+    assert not guard.was_used(REQUEST.device, "123456")
+    assert not guard.was_used(REQUEST.device, "123456")  # asking claims nothing
+    assert guard.claim(REQUEST.device, "123456")
+    assert guard.was_used(REQUEST.device, "123456")
+    assert not guard.was_used(REQUEST.device, "654321")
+    assert not guard.was_used("arn:aws:iam::000000000000:mfa/other", "123456")
+    now[0] += 121
+    assert not guard.was_used(REQUEST.device, "123456")

@@ -9,13 +9,15 @@ from types import SimpleNamespace
 
 import pytest
 
+from rolebar.core.codes import REUSED, WRONG, CodeRequest
 from rolebar.core.credentials import Credentials
 from rolebar.core.credfile import MARKER_LINE, SectionWriter
-from rolebar.core.errors import NoCodeError, ProfileNotFound, StsError
+from rolebar.core.errors import CodeReusedError, NoCodeError, ProfileNotFound, StsError
 from rolebar.core.keeper import CodeNeed, Event, Keeper, KeeperState
 from rolebar.core.schedule import FAILS_BEFORE_NOTICE, backoff, deadlines, session_lead
 from rolebar.core.sections import section_values
 from rolebar.core.settings import Settings, tray_section
+from rolebar.core.sts import InvalidCode
 
 DEVICE = "arn:aws:iam::000000000000:mfa/member"
 T0 = 1_800_000_000.0
@@ -46,6 +48,7 @@ class FakeEngine:
         self.session_creds: Credentials | None = None
         self.routes = {"dev": "session", "ops": "session"}
         self.n = 0
+        self.code_from: list[str] = []  # where each code handed in came from
 
     def _creds(self, lifetime: float) -> Credentials:
         self.n += 1
@@ -69,10 +72,12 @@ class FakeEngine:
         self.calls.append(("session", code))
 
     def credentials(self, profile: str, *, code: str | None = None, force: bool = False,
-                    interactive: bool | None = None) -> Credentials:
+                    interactive: bool | None = None, code_from: str = "-t") -> Credentials:
         assert interactive is False
         self.plan(profile)
         self.calls.append(("role", profile, code, force))
+        if code is not None:
+            self.code_from.append(code_from)
         if self.fail:
             raise self.fail
         if self.routes[profile] == "session":
@@ -86,8 +91,10 @@ class FakeEngine:
         return s if s and s.usable(self.clock.wall) else None
 
     def renew_session(self, profile: str, *, code: str | None = None,
-                      interactive: bool | None = None) -> Credentials:
+                      interactive: bool | None = None, code_from: str = "-t") -> Credentials:
         self.calls.append(("renew", profile, code))
+        if code is not None:
+            self.code_from.append(code_from)
         if self.fail:
             raise self.fail
         if code is None and self.no_code:
@@ -273,8 +280,63 @@ def test_a_code_need_is_announced_once_and_a_submitted_code_is_used(rig: Rig) ->
     assert rig.keeper.state().sections[0].health == "fresh"
 
 
+@pytest.mark.parametrize(("route", "refusal", "reason"), [
+    ("session", InvalidCode("profile dev", "STS rejected the one-time code"), WRONG),
+    ("direct", InvalidCode("profile dev", "STS rejected the one-time code"), WRONG),
+    ("session", CodeReusedError("profile dev", "that one-time code was already used"), REUSED),
+])
+def test_a_typed_code_is_named_as_typed_and_a_refused_one_is_asked_again_with_why(
+    rig: Rig, route: str, refusal: Exception, reason: str,
+) -> None:
+    rig.engine.routes["dev"] = route
+    rig.engine.no_code = True
+    rig.settings.select("dev", style="keys")
+    rig.tick()
+    assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)
+    rig.engine.fail = refusal
+    rig.keeper.submit_code(DEVICE, "123456")
+    rig.tick()
+    assert rig.engine.code_from == ["the prompt"]  # not "-t": nobody typed -t
+    assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev", reason),)
+    assert rig.kinds() == ["code_needed", "code_needed"]  # announced again
+    rig.engine.fail = None
+    rig.keeper.submit_code(DEVICE, "654321")
+    rig.tick()
+    rig.tick()
+    assert rig.keeper.state().needs == ()
+    assert rig.engine.code_from == ["the prompt", "the prompt"]
+
+
+def wait_until(check: object, timeout: float = 10.0) -> None:
+    """For the keeper's prompt thread (the one thing here not run by `tick`)."""
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_keeps_own_prompt_is_told_why_it_asks_again(tmp_path: Path) -> None:
+    """`rolebar keep` in a terminal: its prompt gets the reason too."""
+    asked: list[CodeRequest] = []
+    rig = Rig(tmp_path)
+    rig.keeper = Keeper(rig.engine, rig.settings,  # type: ignore[arg-type]
+                        clock=lambda: rig.clock.wall, monotonic=lambda: rig.clock.mono,
+                        writer=rig.writer, rnd=lambda: 0.5, command="/opt/rolebar",
+                        prompt=lambda request: asked.append(request) and None)
+    rig.engine.no_code = True
+    rig.settings.select("dev", style="keys")
+    rig.keeper.tick()
+    wait_until(lambda: not rig.keeper._prompting and asked)
+    rig.engine.fail = InvalidCode("profile dev", "STS rejected the one-time code")
+    rig.keeper.submit_code(DEVICE, "123456")
+    rig.keeper.tick()
+    wait_until(lambda: len(asked) == 2)
+    assert [r.reason for r in asked] == [None, WRONG]
+    assert asked[1].message.startswith("That code was wrong. One-time code for ")
+
+
 def test_the_mfa_session_is_renewed_silently_ahead_of_its_end(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     session = rig.engine.session_creds
     assert session is not None

@@ -174,3 +174,19 @@ def test_child_without_any_dialog_exits_2(tmp_path: Path) -> None:
     done = run_prompt(env)
     assert done.returncode == 2
     assert done.stderr.startswith("rolebar: prompt: ROLEBAR_PROMPT='nosuch' is not one of")
+
+
+def test_a_prompt_opened_again_carries_the_reason_in_its_message() -> None:
+    from rolebar.core.codes import REUSED, CodeRequest
+    from rolebar.tray.prompts import Prompts
+
+    requests: list[CodeRequest] = []
+
+    def argv(request: CodeRequest) -> list[str]:
+        requests.append(request)
+        return [sys.executable, "-c", "raise SystemExit(1)"]  # the person cancels
+
+    prompts = Prompts(lambda device, code: None, argv)
+    assert prompts.ask("arn:aws:iam::000000000000:mfa/member", "dev", REUSED)
+    assert requests[0].message.startswith(
+        "That code was already used; wait for the next one. One-time code for ")

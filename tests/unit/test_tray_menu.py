@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from rolebar.core.codes import REUSED
 from rolebar.core.errors import ConfigError
 from rolebar.core.keeper import CodeNeed, Event, KeeperState, SectionState
 from rolebar.tray import menu
@@ -264,9 +265,11 @@ class FakeAutostart:
 class FakePrompts:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
+        self.reasons: list[str | None] = []
 
-    def ask(self, device: str, profile: str) -> bool:
+    def ask(self, device: str, profile: str, reason: str | None = None) -> bool:
         self.asked.append((device, profile))
+        self.reasons.append(reason)
         return True
 
     def close_all(self) -> None:
@@ -346,6 +349,19 @@ def test_code_needed_notifies_once_and_opens_the_prompt() -> None:
     app._on_event(state(sec()), Event("state", "section tray-managed", ""))  # need met
     app._on_event(st, event)  # a new need: notify again
     assert len(sender.sent) == 2
+
+
+def test_a_prompt_opened_again_says_why() -> None:
+    """After a refused code the keeper's need carries the reason; the prompt shows it."""
+    st = state(sec(health="needs_code"), needs=(CodeNeed(DEVICE, "dev", REUSED),))
+    app, _, _, prompts, _ = make_app(st)
+    app._on_event(st, Event("code_needed", DEVICE, "profile dev: that code was already used"))
+    app._act(("code", DEVICE, "dev"))  # "Enter MFA code..." in the menu: the same reason
+    assert prompts.asked == [(DEVICE, "dev"), (DEVICE, "dev")]
+    assert prompts.reasons == [REUSED, REUSED]
+    app._state = state(sec(health="needs_code"), needs=(CodeNeed(DEVICE, "dev"),))
+    app._act(("code", DEVICE, "dev"))
+    assert prompts.reasons[-1] is None
 
 
 def test_session_ending_notifies_without_prompting() -> None:
