@@ -14,6 +14,7 @@ from typing import Any
 from . import sigv4, wire
 from .model import Call, Keys, Role, User, key_id, secret_key, session_token
 from .server import Server
+from .services import Services
 from .totp import decode_secret, hotp, new_secret, step_at
 from .wire import StsError, denied
 
@@ -63,6 +64,7 @@ class StsDouble:
         self._wake = threading.Event()  # set to cut stalls short on clear() or stop()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+        self.services = Services(self)  # sso-oidc, sso, signin, iam on the same port
 
     # -- setup --
 
@@ -233,13 +235,13 @@ class StsDouble:
         with self._lock:
             self._calls.append(Call(action, caller, code, answered))
 
-    def _authenticate(self, request: sigv4.Request) -> Keys:
+    def _authenticate(self, request: sigv4.Request, service: str = "sts") -> Keys:
         header = request.header("authorization")
         if header is None:
             raise StsError("MissingAuthenticationToken", "Missing Authentication Token", 403)
         auth = sigv4.parse_authorization(header)
-        amz_date = sigv4.check_scope(auth, request.header("x-amz-date"))
-        keys = self._keys.get(auth.key_id)
+        amz_date = sigv4.check_scope(auth, request.header("x-amz-date"), service)
+        keys = self._keys.get(auth.key_id) or self.services.iam.settle(auth.key_id)
         if keys is None:
             raise StsError("InvalidClientTokenId", wire.MSG_INVALID_CLIENT, 403)
         token = request.header("x-amz-security-token")
@@ -301,7 +303,7 @@ class StsDouble:
         # Whole seconds, never shorter than granted: the Expiration returned is what counts.
         expires = float(math.ceil(time.time()) + lifetime)
         keys = Keys(key_id("ASIA"), secret_key(), caller.user, session_token(), expires, mfa,
-                    role, session_name)
+                    role, session_name, role is not None and caller.role is not None)
         assert keys.token is not None
         self._keys[keys.access_key_id] = keys
         self._secrets += [keys.secret, keys.token]

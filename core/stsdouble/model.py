@@ -102,6 +102,7 @@ class Keys:
     mfa: bool = False  # MFA-authenticated (directly, or inherited along the chain)
     role: Role | None = None
     session_name: str | None = None
+    chained: bool = False  # a role assumed with role credentials (role chaining)
 
     @property
     def arn(self) -> str:

@@ -8,6 +8,8 @@ unsigned admin paths under ``/_double/`` (loopback only):
     POST /_double/inject?fault=500|throttle|stall|reset|reset-after[&count=N][&seconds=S]
     POST /_double/clear
     POST /_double/config?role_lifetime=N&session_lifetime=N&stall_seconds=S
+
+and those of the other services (``serviceopts``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from . import serviceopts
 from .double import StsDouble
 from .model import Role, User
 
@@ -53,6 +56,7 @@ def state(double: StsDouble, user: User, roles: list[Role]) -> dict[str, Any]:
         "roles": [{"arn": role.arn, "require_mfa": role.require_mfa} for role in roles],
         "role_lifetime": double.role_lifetime,
         "session_lifetime": double.session_lifetime,
+        **serviceopts.state(double),
     }
 
 
@@ -70,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="a role that needs no MFA (repeatable)")
     parser.add_argument("--user", default="member", help="IAM user name (default: member)")
     parser.add_argument("--account", default="000000000000", help="the user's account")
+    serviceopts.add_arguments(parser)
     return parser
 
 
@@ -82,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         roles = [double.add_role(arn) for arn in args.role]
         roles += [double.add_role(arn, require_mfa=False) for arn in args.open_role]
+        serviceopts.configure(double, args)
     except ValueError as exc:
         parser.error(str(exc))
 

@@ -16,6 +16,7 @@ from .sigv4 import Request
 
 if TYPE_CHECKING:
     from .double import StsDouble
+    from .jsonwire import Response
 
 ADMIN_PREFIX = "/_double/"
 _LOOPBACK = ("127.0.0.1", "::1")
@@ -71,6 +72,10 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith(ADMIN_PREFIX):
             self._admin(path[len(ADMIN_PREFIX):], request)
             return
+        services = self.server.double.services  # the double's other services, by path
+        if services.owns(request):
+            self._answer(services.handle(request))
+            return
         reply = self.server.double.handle(request)
         if reply is None:
             self._reset()
@@ -84,7 +89,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.client_address[0] not in _LOOPBACK:
             status, payload = 403, {"error": "loopback only"}
         else:
-            status, payload = self.server.double.admin(path, request.params())
+            double = self.server.double
+            answer = double.services.admin(path, request.params())
+            status, payload = answer or double.admin(path, request.params())
         self._send(status, "application/json", json.dumps(payload).encode())
 
     def _send(self, status: int, content_type: str, body: bytes,
@@ -96,6 +103,18 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("x-amzn-RequestId", request_id)
         self.end_headers()
         self.wfile.write(body)
+
+    def _answer(self, response: Response | None) -> None:
+        """Send a service's answer with its headers; None: drop the connection."""
+        if response is None:
+            self._reset()
+            return
+        self.send_response(response.status)
+        for name, value in {"Content-Type": response.content_type, **response.headers}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP RST and no response at all."""

@@ -114,13 +114,13 @@ def signature(secret: str, amz_date: str, scope: Sequence[str], canonical: str) 
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def check_scope(auth: Authorization, amz_date: str | None) -> str:
+def check_scope(auth: Authorization, amz_date: str | None, service: str = "sts") -> str:
     """Reject a malformed scope or date before any key is looked up; return X-Amz-Date."""
     if len(auth.scope) != 4 or auth.scope[3] != "aws4_request":
         raise StsError("IncompleteSignature", "Credential should be scoped to a valid region.")
-    if auth.scope[2] != "sts":
+    if auth.scope[2] != service:
         raise StsError("SignatureDoesNotMatch",
-                       "Credential should be scoped to correct service: 'sts'.", 403)
+                       f"Credential should be scoped to correct service: '{service}'.", 403)
     if "host" not in auth.signed_headers:
         raise StsError("IncompleteSignature", "'Host' or ':authority' must be a "
                        "'SignedHeader' in the AWS Authorization.")
