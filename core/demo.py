@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shlex
 import shutil
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -182,8 +183,9 @@ class Demo:
         info = state(double, user, roles)
         write_private(self.home.state, json.dumps(info, indent=2) + "\n")
         write_aws_files(self.home, info["user"])
-        self._pointer = self._write_pointer()
+        pointer_dir = paths.runtime_dir()  # the user's own, where `--code` looks
         self._switch(self.home.environment(self.endpoint))
+        self._pointer = self._write_pointer(pointer_dir)
         paths.private_dir(Path(os.environ["XDG_RUNTIME_DIR"]))
         _restart_logging()
         log.info("demo: STS double at %s, home %s", self.endpoint, self.home.root)
@@ -212,22 +214,29 @@ class Demo:
             os.environ.pop(name, None)
         os.environ.update(env)
 
-    def _write_pointer(self) -> Path | None:
-        """Tell `rolebar demo --code` (run in the user's own environment) where we are."""
+    def _write_pointer(self, folder: Path) -> Path | None:
+        """Tell `rolebar demo --code` (run in the user's own environment) where we are,
+        and where the demo remembers the codes it used (its cache: already switched)."""
         try:
-            pointer = paths.private_dir(paths.runtime_dir()) / POINTER
+            pointer = paths.private_dir(folder) / POINTER
             write_private(pointer, json.dumps({"state": str(self.home.state),
+                                               "cache": str(paths.cache_dir()),
                                                "pid": os.getpid()}) + "\n")
         except OSError:
             return None
         return pointer
 
     def try_line(self) -> str:
-        """A command to run in another terminal against the demo's [tray-managed]."""
-        return shlex.join(["env", f"AWS_CONFIG_FILE={self.home.config}",
-                           f"AWS_SHARED_CREDENTIALS_FILE={self.home.credentials}",
-                           f"AWS_ENDPOINT_URL_STS={self.endpoint}",
-                           "AWS_PROFILE=tray-managed", "aws", "sts", "get-caller-identity"])
+        """What to run in another terminal against the demo's [tray-managed]: the demo's
+        whole environment (a `process` section runs rolebar, which needs the demo's
+        settings and cache too) and the AWS CLI by a path that works."""
+        aws = how_to_run("aws")
+        if aws is None:
+            pip = how_to_run("pip") or "pip"
+            return f"install the AWS CLI first ({pip} install awscli), then run it again"
+        env = [f"{k}={v}" for k, v in self.home.environment(self.endpoint).items()]
+        return " ".join([shlex.join(["env", *env, "AWS_PROFILE=tray-managed"]), aws,
+                         "sts", "get-caller-identity"])
 
 
 def _restart_logging() -> None:
@@ -247,17 +256,58 @@ def _close_logging() -> None:
         handler.close()
 
 
-def current_code(pointer_dir: Path | None = None) -> str:
-    """The code of the running demo's MFA device, for `rolebar demo --code`."""
+def current_code(pointer_dir: Path | None = None, clock: Callable[[], float] = time.time
+                 ) -> tuple[str, int] | None:
+    """A code the running demo has not used yet, for `rolebar demo --code`, and the seconds
+    until it is the current one (0: it is); None while the current and the next were both
+    used (wait for the next step).
+
+    The demo spends codes itself (project-dev's generate_token, codes typed before), and a
+    code is accepted once: the current step's code only while unused, else the next
+    step's, which STS (and the double) accept one step early.
+    """
+    from rolebar.core.cache import Cache
+    from rolebar.core.codes import STEP, Guard
     from rolebar.core.stsdouble import totp
 
     pointer = (pointer_dir or paths.runtime_dir()) / POINTER
     try:
-        state = Path(json.loads(pointer.read_text("utf-8"))["state"])
-        secret = json.loads(state.read_text("utf-8"))["user"]["totp_secret"]
+        where = json.loads(pointer.read_text("utf-8"))
+        user = json.loads(Path(where["state"]).read_text("utf-8"))["user"]
+        secret, device = str(user["totp_secret"]), str(user["mfa_serial"])
     except (OSError, ValueError, KeyError, TypeError):
         raise ConfigError("demo", "no demo is running; start one with `rolebar demo`") from None
-    return totp(str(secret))
+    guard = Guard(Cache(Path(where["cache"])), clock) if where.get("cache") else None
+    now = clock()
+    for ahead in (0, 1):
+        code = totp(secret, now + ahead * STEP)
+        if guard is None or not guard.was_used(device, code):
+            return code, math.ceil(STEP - now % STEP) if ahead else 0
+    return None
+
+
+def how_to_run(name: str) -> str | None:
+    """What to type in another terminal to run `name`: the bare name when PATH finds this
+    very program, else its absolute path (`bash scripts/setup` puts nothing on PATH);
+    None when it is not installed at all."""
+    mine = _installed(name)
+    found = shutil.which(name)
+    if mine is None:
+        return name if found else None
+    if found and os.path.samefile(found, mine):
+        return name
+    if os.name == "posix":
+        return shlex.quote(str(mine))
+    return f'"{mine}"' if " " in str(mine) else str(mine)
+
+
+def _installed(name: str) -> Path | None:
+    """`name` as installed beside the running rolebar (a venv's bin folder, a pipx venv)."""
+    if name == "rolebar" and getattr(sys, "frozen", False):  # a PyInstaller build
+        return Path(sys.executable)
+    exe = f"{name}.exe" if sys.platform == "win32" else name
+    candidate = Path(sys.executable).parent / exe
+    return candidate.absolute() if candidate.is_file() else None
 
 
 @contextlib.contextmanager

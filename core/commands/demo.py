@@ -12,11 +12,12 @@ import importlib
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
-from rolebar.core import demo
-from rolebar.core.errors import ConfigError
+from rolebar.core import codes, demo
+from rolebar.core.errors import ConfigError, RolebarError
 from rolebar.core.keeper import Event, KeeperState
 
 TRAY_DEMO = "rolebar.tray.demo"
@@ -38,8 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help="use DIR (empty, or an earlier demo's) as the demo home and "
                         "keep it afterwards; default: a temporary folder, removed at the end")
     parser.add_argument("--code", action="store_true",
-                        help="print the running demo's current MFA code, to type into "
-                        "its prompt")
+                        help="print an MFA code of the running demo that it has not used "
+                        "yet, to type into its prompt")
     parser.add_argument("--role-lifetime", type=int, default=900, metavar="SECONDS",
                         help="lifetime of the double's role credentials (default 900)")
     parser.add_argument("--session-lifetime", type=int, default=3600, metavar="SECONDS",
@@ -49,8 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     if args.code:
-        print(demo.current_code())
-        return 0
+        return print_code()
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError("usage", "--seconds must be positive")
     tray = None
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if tray is None:
             return headless(running, args.seconds)
         say("demo: click the rolebar icon and choose project-dev (refreshes by itself) or "
-            "project-prd (asks for a code: get it with `rolebar demo --code`)")
+            f"project-prd (asks for a code: get it with `{rolebar()} demo --code`)")
         say(f"demo: then try it from another terminal: {running.try_line()}")
         status: int = tray.main(demo.BANNER, seconds=args.seconds)
         return status
@@ -78,6 +78,44 @@ def run(args: argparse.Namespace) -> int:
 
 def say(line: str) -> None:
     print(f"rolebar: {line}", file=sys.stderr, flush=True)
+
+
+def rolebar() -> str:
+    """`rolebar` as another terminal can run it (the setup's venv is not on PATH)."""
+    return demo.how_to_run("rolebar") or "rolebar"
+
+
+def print_code() -> int:
+    """A code the running demo has not used: its prompt refuses one it used itself."""
+    for _ in range(3):
+        found = demo.current_code()
+        if found is not None:
+            code, wait = found
+            if wait:
+                say(f"demo: the current code was already used; this is the next one (the "
+                    f"current code in {wait} s; the demo accepts it already)")
+            print(code)
+            return 0
+        left = codes.STEP - time.time() % codes.STEP + 0.5
+        say(f"demo: the current and the next code were already used; waiting {left:.0f} s")
+        time.sleep(left)
+    raise RolebarError("demo", "no unused code; try again in a minute")
+
+
+class Refreshes:
+    """Says each refresh as it happens: which section, which profile, until when."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+
+    def __call__(self, state: KeeperState, event: Event) -> None:
+        for sec in state.sections:
+            if sec.profile is None or sec.expires is None:
+                continue
+            if self._seen.get(sec.name) != sec.expires:
+                self._seen[sec.name] = sec.expires
+                until = time.strftime("%H:%M:%S", time.localtime(sec.expires))
+                say(f"demo: [{sec.name}] refreshed for {sec.profile}; expires at {until}")
 
 
 def headless(running: demo.Demo, seconds: float | None) -> int:
@@ -89,9 +127,12 @@ def headless(running: demo.Demo, seconds: float | None) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         done.set()
 
+    refreshes = Refreshes()
+
     def notice(state: KeeperState, event: Event) -> None:
         if event.kind != "state":
             say(f"demo: {event.subject}: {event.message}")
+        refreshes(state, event)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)

@@ -13,12 +13,18 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from rolebar.core import demo
+from rolebar.core.cache import Cache
+from rolebar.core.codes import Guard
+from rolebar.core.stsdouble import totp
 
 
 def rolebar(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -142,3 +148,100 @@ def test_the_demo_generate_token_prints_the_current_code(tmp_path: Path) -> None
                           capture_output=True, text=True, check=False, timeout=30)
     assert done.returncode == 0
     assert re.fullmatch(r"\d{6}\n", done.stdout)
+
+
+# -- the first ten minutes: --code, what --headless says, hints that work ----------------------
+
+
+def read_lines(stream: IO[str], until: Callable[[list[str]], bool], timeout: float
+               ) -> list[str]:
+    """Lines of a running demo's stderr, as they come, until `until(lines)` holds."""
+    lines: list[str] = []
+    found = threading.Event()
+
+    def pump() -> None:
+        for line in stream:
+            lines.append(line)
+            if until(lines):
+                found.set()
+                return
+        found.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    assert found.wait(timeout) and until(lines), "".join(lines)
+    return lines
+
+
+def demo_guard(demo_home: Path) -> tuple[Guard, str, str]:
+    user = json.loads((demo_home / "double.json").read_text())["user"]
+    guard = Guard(Cache(demo_home / ".cache" / "rolebar"))
+    return guard, str(user["mfa_serial"]), str(user["totp_secret"])
+
+
+def test_code_never_prints_a_code_the_demo_already_used(tmp_path: Path, home: Path) -> None:
+    """It printed the current code even when the demo's generate_token had just spent it."""
+    demo_home = tmp_path / "demo-home"
+    proc = start("--home", str(demo_home))
+    try:
+        wait_for_section(demo_home / ".aws" / "credentials", proc)
+        guard, device, secret = demo_guard(demo_home)
+        step = int(time.time() // 30)
+        spent = totp(secret)
+        guard.claim(device, spent)  # as the demo's generate_token or a typed code does
+        done = rolebar("demo", "--code")
+        assert done.returncode == 0, done.stderr
+        printed = done.stdout.strip()
+        assert re.fullmatch(r"\d{6}", printed) and printed != spent
+        assert not guard.was_used(device, printed)
+        if int(time.time() // 30) == step:  # still the step whose code was spent
+            assert printed == totp(secret, time.time() + 30)
+            assert re.fullmatch(r"rolebar: demo: the current code was already used; this is "
+                                r"the next one \(the current code in \d+ s; the demo accepts "
+                                r"it already\)\n", done.stderr), done.stderr
+    finally:
+        status, err = stop(proc)
+    assert status == 0, err
+
+
+def test_headless_says_each_refresh_as_it_happens(tmp_path: Path) -> None:
+    """It printed four lines and then nothing while it kept refreshing."""
+    proc = start("--home", str(tmp_path / "d"), "--role-lifetime", "20")
+    refreshed = re.compile(r"rolebar: demo: \[tray-managed\] refreshed for project-dev; "
+                           r"expires at (\d\d:\d\d:\d\d)\n")
+    try:
+        assert proc.stderr is not None
+        lines = read_lines(proc.stderr, lambda lines: len(
+            {m.group(1) for line in lines if (m := refreshed.fullmatch(line))}) >= 2, 60)
+    finally:
+        status, err = stop(proc)
+    assert status == 0, err
+    said = [m.group(1) for line in lines if (m := refreshed.fullmatch(line))]
+    assert len(said) == len(set(said)) >= 2, lines  # one line per refresh, no repeats
+    everything = "".join(lines) + err
+    for secret in re.findall(r"= (\S+)", (tmp_path / "d" / ".aws" / "credentials")
+                             .read_text()):
+        if len(secret) >= 16 and not secret.startswith("/"):
+            assert secret not in everything
+
+
+def test_the_try_line_works_in_a_terminal_without_the_venv_on_path(tmp_path: Path) -> None:
+    """It named `aws`, which `bash scripts/setup` does not put on PATH."""
+    proc = start("--home", str(tmp_path / "d"))
+    try:
+        assert proc.stderr is not None
+        lines = read_lines(proc.stderr, lambda lines: any(
+            "try it from another terminal: " in line for line in lines), 60)
+        wait_for_section(tmp_path / "d" / ".aws" / "credentials", proc)
+        line = next(x for x in lines if "try it from another terminal: " in x)
+        command = line.split("try it from another terminal: ", 1)[1].strip()
+        aws = Path(sys.executable).parent / "aws"
+        assert str(aws) in command  # by its path: not on this PATH
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                              timeout=120, check=False,
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout)["Arn"].startswith(
+            "arn:aws:sts::111111111111:assumed-role/developer/")
+    finally:
+        status, err = stop(proc)
+    assert status == 0, err
