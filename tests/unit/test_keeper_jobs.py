@@ -1,0 +1,127 @@
+"""The running keeper: one profile's slow fetch (a hung generate_token, a stalled STS, a
+lock held elsewhere) never holds back the other sections (issue 9 item 2)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+from rolebar.core.credentials import Credentials
+from rolebar.core.credfile import SectionWriter
+from rolebar.core.errors import NoCodeError
+from rolebar.core.jobs import Jobs
+from rolebar.core.keeper import Keeper
+from rolebar.core.settings import Settings
+
+DEVICES = {"slow": "arn:aws:iam::000000000000:mfa/slow",
+           "quick": "arn:aws:iam::000000000000:mfa/quick"}
+
+
+class Engine:
+    """The Engine methods the keeper uses; fetching `slow` blocks until released."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def profiles(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=p) for p in sorted(DEVICES)]
+
+    def plan(self, profile: str) -> SimpleNamespace:
+        return SimpleNamespace(device=DEVICES[profile], route="session", region="eu-west-1")
+
+    def credentials(self, profile: str, *, code: str | None = None, force: bool = False,
+                    interactive: bool | None = None) -> Credentials:
+        if profile == "slow":
+            self.entered.set()
+            if not self.release.wait(60):
+                raise NoCodeError("profile slow", "no one-time code")
+        with self.lock:
+            self.n += 1
+            n = self.n
+        now = time.time()
+        return Credentials(f"ASIAFAKE{n:012d}", "s" * 40, "t" * 100, now, now + 3600)
+
+    def session(self, profile: str) -> None:
+        return None
+
+    def renew_session(self, profile: str, **kwargs: object) -> Credentials:
+        raise AssertionError("no session to renew")
+
+    def cached(self, profile: str) -> None:
+        return None
+
+
+def wait_until(check: Callable[[], object], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"no {what} within {seconds} s"
+        time.sleep(0.02)
+
+
+def test_a_blocked_profile_does_not_hold_back_the_other_section(tmp_path: Path) -> None:
+    creds_file = tmp_path / "credentials"
+    creds_file.write_text("[my-company]\naws_access_key_id = AKIAX\n")
+    (tmp_path / "config").write_text("")
+    engine = Engine({"AWS_CONFIG_FILE": str(tmp_path / "config"),
+                     "AWS_SHARED_CREDENTIALS_FILE": str(creds_file)})
+    settings = Settings(tmp_path / "settings.json")
+    settings.select("slow", "first", "keys")  # first in line: the old keeper waited on it
+    settings.select("quick", "second", "keys")
+    writer = SectionWriter(creds_file)
+    keeper = Keeper(engine, settings, writer=writer, command="/opt/rolebar")  # type: ignore[arg-type]
+    keeper.start()
+    try:
+        assert engine.entered.wait(30), "the slow profile was never fetched"
+        wait_until(lambda: writer.read("second"), 30, "[second]")
+        assert writer.read("first") is None
+        state = {s.name: s.health for s in keeper.state().sections}
+        assert state["first"] == "refreshing"
+        engine.release.set()
+        wait_until(lambda: writer.read("first"), 30, "[first] after the release")
+    finally:
+        engine.release.set()
+        keeper.stop()
+
+
+def test_jobs_run_one_per_key_and_apply_on_the_callers_thread() -> None:
+    woken = threading.Event()
+    jobs = Jobs(woken.set)
+    jobs.inline = False
+    gate = threading.Event()
+    applied: list[tuple[object, object, str]] = []
+
+    def apply(value: int | None, exc: Exception | None) -> None:
+        applied.append((value, exc, threading.current_thread().name))
+
+    assert jobs.start("k", lambda: gate.wait(30) and 1, apply)
+    assert not jobs.start("k", lambda: 2, apply)  # one at a time per key
+    assert jobs.busy("k")
+    gate.set()
+    assert woken.wait(30)
+    assert jobs.busy("k")  # until its outcome is applied
+    jobs.finish()
+    assert applied == [(1, None, threading.current_thread().name)]
+    assert not jobs.busy("k")
+
+    def fails() -> int:
+        raise ValueError("boom")
+
+    woken.clear()
+    jobs.start("k", fails, apply)
+    assert woken.wait(30)
+    jobs.finish()
+    assert isinstance(applied[-1][1], ValueError) and applied[-1][0] is None
+
+
+def test_inline_jobs_apply_at_once() -> None:
+    jobs = Jobs(lambda: None)
+    applied: list[object] = []
+    jobs.start("k", lambda: 7, lambda value, exc: applied.append(value))
+    assert applied == [7] and not jobs.busy("k")
