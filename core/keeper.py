@@ -25,6 +25,7 @@ compares wall-clock and monotonic progress; a jump triggers an immediate refresh
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -44,6 +45,7 @@ from rolebar.core.errors import (
     RolebarError,
     SectionError,
 )
+from rolebar.core.jobs import Jobs
 from rolebar.core.schedule import (
     FAILS_BEFORE_NOTICE,
     JUMP,
@@ -68,6 +70,7 @@ from rolebar.core.sts import InvalidCode
 if TYPE_CHECKING:
     from rolebar.core.credfile import SectionWriter
     from rolebar.core.engine import Engine
+    from rolebar.core.profiles import Plan
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +177,15 @@ class _Need:
 
 
 @dataclass
+class _Fetched:
+    """What a refresh found off the keeper's thread."""
+
+    plan: Plan | None = None  # when the profile was not planned yet
+    creds: Credentials | None = None
+    error: RolebarError | None = None
+
+
+@dataclass
 class _Wait:
     event: threading.Event = field(default_factory=threading.Event)
     code: str | None = None
@@ -211,6 +223,8 @@ class Keeper:
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        # STS calls and generate_token run off this thread once started (see jobs.py).
+        self._jobs = Jobs(self._wake.set)
         self._thread: threading.Thread | None = None
         self._listeners: list[Listener] = []
         self._state = KeeperState((), (), (), ())
@@ -236,6 +250,7 @@ class Keeper:
         if self._thread is not None:
             return
         self._stopping.clear()
+        self._jobs.inline = False
         self._thread = threading.Thread(target=self._run, name="rolebar-keeper", daemon=True)
         self._thread.start()
 
@@ -403,13 +418,14 @@ class Keeper:
 
     def _tick(self) -> None:
         self._sync_settings()
+        self._jobs.finish()
         if any(s.switching for s in self._sections.values()):
             self._write_sections()  # the old role out now, not after the new one's fetch
         self._use_codes()
         self._renew_sessions()
         now = self._clock()
         with self._lock:
-            due = [k for k in self._kept.values() if k.due <= now]
+            due = [k for k in self._kept.values() if k.due <= now and not k.busy]
         for kept in due:
             if self._stopping.is_set():
                 return
@@ -421,13 +437,16 @@ class Keeper:
     def _next_wait(self) -> float:
         now = self._clock()
         with self._lock:
-            moments = [k.due for k in self._kept.values()]
+            # Work under way wakes the keeper when it ends (jobs.py).
+            moments = [k.due for k in self._kept.values() if not k.busy]
             margins = [k.creds.margin for k in self._kept.values() if k.creds]
             for device, session in self._sessions.items():
-                if any(k.device == device for k in self._kept.values()):
+                if any(k.device == device for k in self._kept.values()) and \
+                        not self._jobs.busy(_mfa(device)):
                     lead = session_lead(session.issued, session.expires)
                     moments.append(max(session.retry_at, session.expires - lead))
-            pending = self._codes or any(not n.announced for n in self._needs.values())
+            pending = any(not self._jobs.busy(_mfa(d)) for d in self._codes) or \
+                any(not n.announced for n in self._needs.values())
         if pending:
             return MIN_WAIT
         longest = min([MAX_WAIT, *(max(1.0, m / 4) for m in margins)])
@@ -530,33 +549,49 @@ class Keeper:
                 log.info("mfa %s: a code arrived that no kept profile needs", device)
                 continue
             first = waiting[0]
-            try:
-                if first.route == "session":
-                    self._note_session(device, self.engine.renew_session(
-                        first.profile, code=code, interactive=False, code_from=TYPED))
-                    with self._lock:
-                        for kept in waiting:  # the new session serves all of them
-                            if kept.problem or kept.creds is None:
-                                kept.due = 0.0
-                else:
-                    creds = self.engine.credentials(first.profile, code=code, force=True,
-                                                    interactive=False, code_from=TYPED)
-                    self._refreshed(first, creds)
+            work = functools.partial(self._spend_code, first.profile, first.route, code)
+            done = functools.partial(self._code_spent, device, first, waiting)
+            if not self._jobs.start(_mfa(device), work, done):
+                with self._lock:  # this device's session is being renewed: the code waits
+                    self._codes.setdefault(device, code)
+
+    def _spend_code(self, profile: str, route: str | None, code: str) -> Credentials:
+        """Off the keeper's thread: the MFA session (or the role) with a typed code."""
+        if route == "session":
+            return self.engine.renew_session(profile, code=code, interactive=False,
+                                             code_from=TYPED)
+        return self.engine.credentials(profile, code=code, force=True, interactive=False,
+                                       code_from=TYPED)
+
+    def _code_spent(self, device: str, first: _Kept, waiting: list[_Kept],
+                    creds: Credentials | None, exc: Exception | None) -> None:
+        if isinstance(exc, InvalidCode):
+            self._need(device, first.profile, "code_needed",
+                       f"STS rejected the code for {device}; enter the next one",
+                       again=True, reason=WRONG)
+        elif isinstance(exc, CodeReusedError):
+            self._need(device, first.profile, "code_needed",
+                       f"profile {first.profile}: {exc.cause}", again=True, reason=REUSED)
+        elif isinstance(exc, RolebarError):
+            log.warning("mfa %s: %s", device, exc)
+            self._need(device, first.profile, "code_needed",
+                       f"profile {first.profile}: {exc.cause}", again=True)
+        elif exc is not None:
+            raise exc
+        else:
+            assert creds is not None
+            if first.route == "session":
+                self._note_session(device, creds)
                 with self._lock:
-                    need = self._needs.get(device)
-                    if need and not need.waiters:
-                        del self._needs[device]
-            except InvalidCode:
-                self._need(device, first.profile, "code_needed",
-                           f"STS rejected the code for {device}; enter the next one",
-                           again=True, reason=WRONG)
-            except CodeReusedError as exc:
-                self._need(device, first.profile, "code_needed",
-                           f"profile {first.profile}: {exc.cause}", again=True, reason=REUSED)
-            except RolebarError as exc:
-                log.warning("mfa %s: %s", device, exc)
-                self._need(device, first.profile, "code_needed",
-                           f"profile {first.profile}: {exc.cause}", again=True)
+                    for kept in waiting:  # the new session serves all of them
+                        if kept.problem or kept.creds is None:
+                            kept.due = 0.0
+            else:
+                self._refreshed(first, creds)
+            with self._lock:
+                need = self._needs.get(device)
+                if need and not need.waiters:
+                    del self._needs[device]
 
     def _note_session(self, device: str, session: Credentials | None) -> None:
         with self._lock:
@@ -580,34 +615,39 @@ class Keeper:
         for device, session, kept in todo:
             if self._stopping.is_set():
                 return
-            try:
-                renewed = self.engine.renew_session(kept.profile, interactive=False)
-            except NoCodeError:
-                session.retry_at = now + backoff(session.failures + 1,
-                                                 session_lead(session.issued, session.expires),
-                                                 self._rnd)
-                session.failures += 1
-                if not session.warned:
-                    session.warned = True
-                    left = max(0.0, session.expires - now)
-                    self._emit("session_ending", device,
-                               f"the MFA session for {device} ends in {_span(left)}; "
-                               "enter a code to keep credentials fresh")
-                self._need(device, kept.profile, "session_ending",
-                           f"the MFA session for {device} ends soon; a code is needed")
-            except RolebarError as exc:
-                session.failures += 1
-                session.retry_at = now + backoff(session.failures,
-                                                 session_lead(session.issued, session.expires),
-                                                 self._rnd)
-                log.warning("mfa %s: renewing the MFA session failed: %s", device, exc)
-            else:
-                log.info("mfa %s: MFA session renewed ahead of time", device)
-                self._note_session(device, renewed)
-                with self._lock:
-                    need = self._needs.get(device)
-                    if need and need.own and not need.waiters:
-                        del self._needs[device]
+            self._jobs.start(_mfa(device),
+                             functools.partial(self.engine.renew_session, kept.profile,
+                                               interactive=False),
+                             functools.partial(self._renewed, device, session, kept.profile))
+
+    def _renewed(self, device: str, session: _Session, profile: str,
+                 renewed: Credentials | None, exc: Exception | None) -> None:
+        now = self._clock()
+        lead = session_lead(session.issued, session.expires)
+        if isinstance(exc, NoCodeError):
+            session.failures += 1
+            session.retry_at = now + backoff(session.failures, lead, self._rnd)
+            if not session.warned:
+                session.warned = True
+                left = max(0.0, session.expires - now)
+                self._emit("session_ending", device,
+                           f"the MFA session for {device} ends in {_span(left)}; "
+                           "enter a code to keep credentials fresh")
+            self._need(device, profile, "session_ending",
+                       f"the MFA session for {device} ends soon; a code is needed")
+        elif isinstance(exc, RolebarError):
+            session.failures += 1
+            session.retry_at = now + backoff(session.failures, lead, self._rnd)
+            log.warning("mfa %s: renewing the MFA session failed: %s", device, exc)
+        elif exc is not None:
+            raise exc
+        else:
+            log.info("mfa %s: MFA session renewed ahead of time", device)
+            self._note_session(device, renewed)
+            with self._lock:
+                need = self._needs.get(device)
+                if need and need.own and not need.waiters:
+                    del self._needs[device]
 
     def _need(self, device: str, profile: str, kind: EventKind, message: str,
               again: bool = False, reason: str | None = None) -> None:
@@ -650,32 +690,47 @@ class Keeper:
 
     # -- role credentials ------------------------------------------------------------------
 
-    def _plan(self, kept: _Kept) -> None:
-        plan = self.engine.plan(kept.profile)
-        kept.device, kept.route, kept.region = plan.device, plan.route, plan.region
-        kept.planned = True
-
     def _refresh(self, kept: _Kept) -> None:
         now = self._clock()
         with self._lock:
             kept.busy = True
+            force, planned = kept.force, kept.planned
         self._publish()
+        work = functools.partial(self._fetch, kept.profile, force, planned, now)
+        if not self._jobs.start(_profile(kept.profile), work,
+                                functools.partial(self._fetched, kept)):
+            with self._lock:  # still under way for a record this one replaced
+                kept.busy, kept.due = False, now + 1.0
+
+    def _fetch(self, profile: str, force: bool, planned: bool, now: float) -> _Fetched:
+        """Off the keeper's thread: the plan (unless known) and the role's credentials."""
+        fetched = _Fetched()
         try:
-            if not kept.planned:
-                self._plan(kept)
-            creds = self.engine.credentials(kept.profile, force=kept.force, interactive=False)
-            if not kept.force and now >= deadlines(creds.issued, creds.expires)[0]:
+            if not planned:
+                fetched.plan = self.engine.plan(profile)
+            creds = self.engine.credentials(profile, force=force, interactive=False)
+            if not force and now >= deadlines(creds.issued, creds.expires)[0]:
                 # The cache's answer is past its soft deadline: fetch anew.
-                creds = self.engine.credentials(kept.profile, force=True, interactive=False)
-        except NoCodeError as exc:
-            self._failed(kept, exc, needs_code=True)
+                creds = self.engine.credentials(profile, force=True, interactive=False)
+            fetched.creds = creds
         except RolebarError as exc:
-            self._failed(kept, exc)
+            fetched.error = exc
+        return fetched
+
+    def _fetched(self, kept: _Kept, fetched: _Fetched | None, exc: Exception | None) -> None:
+        with self._lock:
+            kept.busy = False
+        if exc is not None:
+            raise exc
+        assert fetched is not None
+        if (plan := fetched.plan) is not None:
+            kept.device, kept.route, kept.region = plan.device, plan.route, plan.region
+            kept.planned = True
+        if fetched.error is not None:
+            self._failed(kept, fetched.error, needs_code=isinstance(fetched.error, NoCodeError))
         else:
-            self._refreshed(kept, creds)
-        finally:
-            with self._lock:
-                kept.busy = False
+            assert fetched.creds is not None
+            self._refreshed(kept, fetched.creds)
 
     def _refreshed(self, kept: _Kept, creds: Credentials) -> None:
         soft, _ = deadlines(creds.issued, creds.expires)
@@ -914,6 +969,15 @@ def _switching(profile: str, health: Health, kept: _Kept | None) -> str:
     else:
         detail = "fetching its credentials"
     return f"switching to {profile}: {detail}"
+
+
+def _mfa(device: str) -> str:
+    """The key of work on a device's MFA session (renewal, a typed code): one at a time."""
+    return f"mfa {device}"
+
+
+def _profile(profile: str) -> str:
+    return f"profile {profile}"
 
 
 def _span(seconds: float) -> str:
