@@ -138,14 +138,61 @@ def test_shell_command(block: Block, words: list[str]) -> None:
         assert (ROOT / args[0]).is_file(), f"{block}: {args[0]} does not exist"
     elif program == "sudo":
         assert args[:2] == ["apt-get", "install"], block
-        assert args[2:] == setup_apt_packages(), "the README's apt line must be the setup's"
-    elif program == "pipx":
-        assert args[0] == "install"
-        extras = re.fullmatch(r"(?:rolebar|\.)\[([\w,]+)\]", args[1])
-        assert extras, args[1]
-        assert set(extras.group(1).split(",")) <= pyproject_extras()
+        assert args[2:] in (setup_apt_packages(), ["pipx"]), \
+            "the README's apt line must be the setup's (or pipx)"
+    elif program == "brew":
+        assert args == ["install", "pipx"], block
+    elif program in ("pipx", "py"):
+        check_pipx(program, args)
     else:
         assert program in EXTERNAL, f"{block}: unknown command {program}; exercise it here"
+
+
+def check_pipx(program: str, args: list[str]) -> None:
+    """`pipx ...`, or `py -m pipx ...` / `py -m pip install --user pipx` on Windows."""
+    if program == "py":
+        assert args[:1] == ["-m"], args
+        if args[1] == "pip":
+            assert args[2:] == ["install", "--user", "pipx"], args
+            return
+        assert args[1] == "pipx", args
+        args = args[2:]
+    if args == ["ensurepath"]:
+        return
+    assert args[0] == "install"
+    # The checkout: rolebar is not on PyPI, so no shell block may install it from there.
+    extras = re.fullmatch(r"\.\[([\w,]+)\]", args[1])
+    assert extras, f"{args[1]}: install from the checkout ('.[tray]') until rolebar is on PyPI"
+    assert set(extras.group(1).split(",")) <= pyproject_extras()
+
+
+def install_sections() -> dict[str, str]:
+    text = README.read_text("utf-8")
+    install = text.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
+    parts = re.split(r"^### (.+)$", install, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_every_install_section_installs_from_the_checkout_and_keeps_the_pypi_form() -> None:
+    """`pipx install 'rolebar[tray]'` failed: rolebar is not published yet (issue 15)."""
+    sections = install_sections()
+    assert {"Linux", "macOS", "Windows"} <= set(sections)
+    for name in ("Linux", "macOS", "Windows"):
+        text = sections[name]
+        shell = [words for b in FENCE.finditer(text) if b.group(1) == "sh"
+                 for line in commands(Block("sh", "", b.group(3), 0))
+                 for words in simple_commands(line)]
+        local = [w for w in shell if "pipx" in w[:3] and "install" in w
+                 and w[-1].startswith(".[")]
+        assert local, f"{name}: no `pipx install '.[tray]'` from the checkout"
+        assert "clone of this repository" in text, name
+        published = re.search(r"[Oo]nce rolebar is on PyPI[,:]?\s+`(?:py -m )?pipx install "
+                              r"['\"]rolebar\[tray\]['\"]`", text)
+        assert published, f"{name}: the published form, for once rolebar is on PyPI"
+    linux = [line for b in FENCE.finditer(sections["Linux"]) if b.group(1) == "sh"
+             for line in commands(Block("sh", "", b.group(3), 0))]
+    assert "sudo apt-get install pipx" in linux, "Debian does not install pipx by default"
+    assert linux.index("sudo apt-get install pipx") < linux.index("pipx install '.[tray]'")
 
 
 def test_every_subcommand_in_a_shell_block_runs_through_the_parser() -> None:
