@@ -2,7 +2,9 @@
 
 PUBLIC API CONTRACT (the tray, the CLI and ipc code against this). Threads are started in
 `start()`, never in `__init__`. Subscribers are called on the keeper's thread with the new
-state and the event; the tray marshals what it does to its own thread.
+state and the event; the tray marshals what it does to its own thread. A new subscriber
+is first handed, on its own thread, the current state and every one-time event that
+still holds (announced.py): no order of `start` and `subscribe` loses an event.
 
 How it works. One worker thread, `rolebar-keeper`, waits on an Event with a timeout;
 `select`, `refresh_now`, `submit_code`, `request_code`, `reload` and `stop` set it. Each
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from rolebar.core import paths
+from rolebar.core.announced import Announced
 from rolebar.core.codes import REUSED, WRONG, CodeRequest
 from rolebar.core.credentials import Credentials
 from rolebar.core.errors import (
@@ -226,7 +229,13 @@ class Keeper:
         # STS calls and generate_token run off this thread once started (see jobs.py).
         self._jobs = Jobs(self._wake.set)
         self._thread: threading.Thread | None = None
+        # Deliveries to listeners, joining listeners and what `_announced` records are
+        # serialised by `_deliver`. Never take it while holding `_lock` (a listener may
+        # take `_lock`): `_emit`, `_publish` and `_notify` are called without `_lock`.
+        self._deliver = threading.RLock()
         self._listeners: list[Listener] = []
+        self._announced = Announced()
+        self._delivered: KeeperState | None = None  # the state last sent to listeners
         self._state = KeeperState((), (), (), ())
         self._sections: dict[str, _Section] = {}
         self._kept: dict[str, _Kept] = {}
@@ -266,12 +275,23 @@ class Keeper:
             thread.join(timeout)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call `listener(state, event)` on every event; returns an unsubscribe function."""
-        with self._lock:
+        """Call `listener(state, event)` on every event; returns an unsubscribe function.
+
+        Once the keeper has published anything, the listener is first called right here
+        with the current state (a "state" event) and then with each one-time event whose
+        state still holds (a code still needed, a session still ending, refreshing still
+        failing, a section still refused), as if it had just happened.
+        """
+        with self._deliver:
             self._listeners.append(listener)
+            state = self._delivered
+            if state is not None:
+                replay = self._announced.replay(state, self._tick_problem, self._clock())
+                for event in (Event("state", "keeper", "the keeper's state"), *replay):
+                    self._call(listener, state, event)
 
         def unsubscribe() -> None:
-            with self._lock:
+            with self._deliver:
                 if listener in self._listeners:
                     self._listeners.remove(listener)
 
@@ -943,13 +963,18 @@ class Keeper:
         self._notify(Event(kind, subject, message), state)
 
     def _notify(self, event: Event, state: KeeperState) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(state, event)
-            except Exception:  # a subscriber's bug must not stop the keeper
-                log.exception("keeper: a listener failed on %s", event.kind)
+        with self._deliver:
+            self._delivered = state
+            self._announced.delivered(event, state, self._tick_problem)
+            for listener in list(self._listeners):
+                self._call(listener, state, event)
+
+    @staticmethod
+    def _call(listener: Listener, state: KeeperState, event: Event) -> None:
+        try:
+            listener(state, event)
+        except Exception:  # a subscriber's bug must not stop the keeper
+            log.exception("keeper: a listener failed on %s", event.kind)
 
 
 def _stamp(path: Path) -> object:

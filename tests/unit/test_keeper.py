@@ -197,7 +197,7 @@ def test_section_values_for_both_styles() -> None:
 
 
 def test_select_writes_keys_then_refreshes_at_the_soft_deadline(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     wait = rig.tick()
     first = rig.key()
     assert first is not None and rig.section()["region"] == "eu-west-1"  # type: ignore[index]
@@ -219,7 +219,7 @@ def test_select_writes_keys_then_refreshes_at_the_soft_deadline(rig: Rig) -> Non
 
 
 def test_failures_keep_old_credentials_until_they_expire_then_recover(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     first = rig.key()
     rig.engine.fail = StsError("profile dev", "STS failed; try again shortly (InternalFailure)")
@@ -251,7 +251,7 @@ def test_a_missing_profile_is_a_problem_not_a_crash(rig: Rig) -> None:
 
 
 def test_a_clock_jump_refreshes_at_once(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     rig.clock.advance(60, wall_only=True)  # suspended: monotonic time stood still
     rig.tick()
@@ -264,7 +264,7 @@ def test_a_clock_jump_refreshes_at_once(rig: Rig) -> None:
 
 def test_a_code_need_is_announced_once_and_a_submitted_code_is_used(rig: Rig) -> None:
     rig.engine.no_code = True
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     for _ in range(4):
         rig.tick()
         rig.clock.advance(10)
@@ -351,7 +351,7 @@ def test_the_mfa_session_is_renewed_silently_ahead_of_its_end(rig: Rig) -> None:
 
 
 def test_a_session_that_needs_a_code_is_announced_ahead_of_time(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     session = rig.engine.session_creds
     assert session is not None
@@ -370,7 +370,7 @@ def test_a_session_that_needs_a_code_is_announced_ahead_of_time(rig: Rig) -> Non
 
 
 def test_two_code_requests_share_one_need_and_both_get_the_code(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     answers: list[str | None] = []
     threads = [threading.Thread(target=lambda: answers.append(
@@ -404,8 +404,8 @@ def test_a_code_request_times_out_with_none(rig: Rig) -> None:
 def test_an_unmarked_section_is_refused_once_and_others_are_served(rig: Rig) -> None:
     original = rig.creds_file.read_text() + "\n[tray-managed]\naws_access_key_id = MINE\n"
     rig.creds_file.write_text(original)
-    rig.settings.select("dev")
-    rig.settings.select("ops", "other")
+    rig.settings.select("dev", style="keys")
+    rig.settings.select("ops", "other", "keys")
     for _ in range(3):
         rig.tick()
         rig.clock.advance(5)
@@ -420,7 +420,7 @@ def test_an_unmarked_section_is_refused_once_and_others_are_served(rig: Rig) -> 
 
 
 def test_stale_content_put_back_by_another_writer_is_restored(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     stale = rig.creds_file.read_text()
     rig.clock.advance(deadlines(T0, T0 + 1200)[0] - T0 + 1)
@@ -434,7 +434,7 @@ def test_stale_content_put_back_by_another_writer_is_restored(rig: Rig) -> None:
 
 
 def test_switching_style_and_role_rewrites_at_once(rig: Rig) -> None:
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     rig.keeper.set_style("tray-managed", "process")
     rig.tick()
@@ -449,7 +449,7 @@ def test_switching_style_and_role_rewrites_at_once(rig: Rig) -> None:
 
 def test_unselect_removes_the_section_and_keeps_the_rest(rig: Rig) -> None:
     before = rig.creds_file.read_text()
-    rig.keeper.select("dev", tray_section("dev"))
+    rig.keeper.select("dev", tray_section("dev"), "keys")
     rig.tick()
     assert rig.key("tray-managed-dev") is not None
     rig.keeper.unselect("tray-managed-dev")
@@ -461,9 +461,129 @@ def test_unselect_removes_the_section_and_keeps_the_rest(rig: Rig) -> None:
 
 def test_a_settings_change_by_another_process_is_noticed(rig: Rig, tmp_path: Path) -> None:
     rig.tick()
-    Settings(tmp_path / "settings.json").select("ops", "tray-managed")
+    Settings(tmp_path / "settings.json").select("ops", "tray-managed", "keys")
     rig.tick()
     assert rig.key() is not None
+
+
+# -- late subscribers ----------------------------------------------------------------------
+
+
+class Late:
+    """A subscriber that joins after the keeper started (the tray, a moment after its engine)."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.got: list[tuple[KeeperState, Event]] = []
+        self.unsubscribe = rig.keeper.subscribe(lambda s, e: self.got.append((s, e)))
+
+    def kinds(self) -> list[str]:
+        return [e.kind for _, e in self.got]
+
+    def events(self) -> list[Event]:
+        return [e for _, e in self.got if e.kind != "state"]
+
+
+def test_a_late_subscriber_gets_the_state_and_a_need_as_if_it_had_just_happened(
+        rig: Rig) -> None:
+    assert Late(rig).got == []  # nothing published yet: nothing to hand over
+    rig.engine.no_code = True
+    rig.settings.select("dev", style="keys")
+    for _ in range(3):
+        rig.tick()
+        rig.clock.advance(10)
+    assert rig.kinds() == ["code_needed"]  # the one-time event, long gone by now
+    late = Late(rig)
+    assert late.kinds() == ["state", "code_needed"]
+    assert late.got[0][0] == rig.keeper.state()
+    assert late.events() == rig.events  # the same subject and sentence
+    assert late.got[1][0].sections[0].health == "needs_code"
+    for _ in range(3):  # and not again, to either subscriber
+        rig.tick()
+        rig.clock.advance(10)
+    assert late.kinds().count("code_needed") == 1 and rig.kinds() == ["code_needed"]
+    rig.keeper.submit_code(DEVICE, "123456")
+    rig.tick()
+    rig.tick()
+    assert rig.keeper.state().needs == ()
+    assert Late(rig).kinds() == ["state"]  # met: nothing to announce to a newcomer
+
+
+def test_a_replayed_session_ending_tells_the_time_left_now_and_a_need_once_it_ended(
+        rig: Rig) -> None:
+    rig.settings.select("dev", style="keys")
+    rig.tick()
+    session = rig.engine.session_creds
+    assert session is not None
+    rig.engine.no_code = True
+    rig.clock.advance(session.expires - 900 - rig.clock.wall + 1)
+    rig.tick()
+    assert rig.kinds() == ["session_ending"]
+    assert "ends in 15 minutes" in rig.events[0].message
+    rig.clock.advance(300)
+    rig.tick()
+    ending = Late(rig).events()
+    assert [(e.kind, e.subject) for e in ending] == [("session_ending", DEVICE)]
+    assert "ends in 10 minutes" in ending[0].message
+    rig.clock.advance(session.expires - rig.clock.wall + 1)  # nobody typed a code
+    rig.tick()
+    needed = Late(rig).events()
+    assert [(e.kind, e.subject) for e in needed] == [("code_needed", DEVICE)]
+    assert needed[0].message == f"profile dev needs a one-time code for {DEVICE}"
+
+
+def test_a_late_subscriber_hears_of_errors_that_still_hold_only(rig: Rig) -> None:
+    original = rig.creds_file.read_text() + "\n[tray-managed]\naws_access_key_id = MINE\n"
+    rig.creds_file.write_text(original)
+    rig.settings.select("ops", style="keys")  # refused: the section is not rolebar's
+    rig.settings.select("ops", "other", "keys")
+    rig.tick()
+    rig.engine.fail = StsError("profile ops", "STS failed; try again shortly (InternalFailure)")
+    rig.clock.advance(deadlines(T0, T0 + 1200)[0] - T0)
+    while "refresh_failed" not in rig.kinds():
+        rig.tick()
+        rig.clock.advance(5)
+    assert rig.kinds() == ["section_refused", "refresh_failed"]
+    assert Late(rig).events() == rig.events
+    rig.engine.fail = None
+    rig.clock.advance(300)
+    rig.tick()
+    assert [(e.kind, e.subject) for e in Late(rig).events()] == [
+        ("section_refused", "section tray-managed")]
+    rig.settings.unselect("tray-managed")
+    rig.tick()
+    assert Late(rig).kinds() == ["state"]
+
+
+def test_an_unsubscribed_listener_hears_nothing_more(rig: Rig) -> None:
+    rig.engine.no_code = True
+    late = Late(rig)
+    late.unsubscribe()
+    rig.settings.select("dev", style="keys")
+    rig.tick()
+    assert late.got == [] and rig.kinds() == ["code_needed"]
+
+
+def test_a_subscriber_joining_while_the_keeper_runs_hears_of_a_need_once(
+        tmp_path: Path) -> None:
+    """Any order of start, the need and subscribe: exactly one code_needed per subscriber."""
+    rig = Rig(tmp_path)
+    rig.keeper = Keeper(rig.engine, rig.settings, writer=rig.writer,  # type: ignore[arg-type]
+                        command="/opt/rolebar")
+    rig.engine.clock = SimpleNamespace(wall=time.time())  # type: ignore[assignment]
+    rig.engine.no_code = True
+    rig.keeper.select("dev", style="keys")
+    rig.keeper.start()
+    lates = []
+    try:
+        deadline = time.monotonic() + 5
+        while not rig.keeper.state().needs or len(lates) < 20:
+            assert time.monotonic() < deadline
+            lates.append(Late(rig))  # before, while and after the need arises
+            time.sleep(0.005)
+        time.sleep(0.2)
+    finally:
+        rig.keeper.stop()
+    assert [late.kinds().count("code_needed") for late in lates] == [1] * len(lates)
 
 
 # -- the loop -------------------------------------------------------------------------------
@@ -474,7 +594,7 @@ def test_a_failing_listener_does_not_stop_the_keeper(rig: Rig) -> None:
         raise RuntimeError("listener bug")
 
     rig.keeper.subscribe(broken)
-    rig.settings.select("dev")
+    rig.settings.select("dev", style="keys")
     rig.tick()
     assert rig.key() is not None
 
@@ -484,7 +604,7 @@ def test_the_worker_thread_is_named_and_stops_promptly(tmp_path: Path) -> None:
     rig.keeper = Keeper(rig.engine, rig.settings, writer=rig.writer,  # type: ignore[arg-type]
                         command="/opt/rolebar")
     rig.engine.clock = SimpleNamespace(wall=time.time())  # type: ignore[assignment]
-    rig.keeper.select("dev")
+    rig.keeper.select("dev", style="keys")
     rig.keeper.start()
     try:
         assert "rolebar-keeper" in [t.name for t in threading.enumerate()]
