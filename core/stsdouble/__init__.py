@@ -18,6 +18,11 @@ runs anywhere (see ``process.main``).
 Modules: ``totp`` (codes), ``sigv4`` (signature checks), ``wire`` (errors, validation,
 XML), ``model`` (users, roles, keys), ``double`` (the rules and the fault switch),
 ``server`` (HTTP), ``process`` (the command line).
+
+The same port also serves IAM Identity Center, console federation and IAM access keys,
+reached as ``double.services`` (see ``services``): ``oidc`` and ``browser`` (sign-in),
+``portal`` (role credentials), ``ssotokens`` (their shared tokens), ``federation``, ``iam``,
+``jsonwire`` (rest-json replies) and ``serviceopts`` (their process-mode options).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from __future__ import annotations
 from .double import ACTIONS, FAULTS, StsDouble
 from .model import Call, Role, User
 from .process import main
+from .services import Services
 from .totp import totp
 from .wire import StsError
 
-__all__ = ["ACTIONS", "FAULTS", "Call", "Role", "StsDouble", "StsError", "User", "main", "totp"]
+__all__ = ["ACTIONS", "FAULTS", "Call", "Role", "Services", "StsDouble", "StsError", "User", "main",
+           "totp"]

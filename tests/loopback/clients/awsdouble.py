@@ -9,7 +9,8 @@ import json
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -117,3 +118,44 @@ def signin_token(endpoint: str, credentials: dict[str, Any], **params: str) -> t
     query = urlencode({"Action": "getSigninToken", "Session": json.dumps(session), **params})
     status, body, _ = visit(f"{endpoint}/federation?{query}")
     return status, body
+
+
+# -- an IAM Identity Center world -------------------------------------------------------------
+
+SSO_DEV, SSO_PROD = "111111111111", "222222222222"
+CHAINED = "arn:aws:iam::111111111111:role/deployer"  # no MFA: reachable from an SSO role
+GUARDED = "arn:aws:iam::111111111111:role/guarded"  # needs MFA
+
+
+@dataclass
+class Sso:
+    """A double with two accounts assigned (dev: three permission sets, prod: one) and
+    boto3 `sso-oidc` and `sso` clients on it."""
+
+    double: StsDouble
+    oidc: Any
+    portal: Any
+
+    @property
+    def endpoint(self) -> str:
+        return self.double.endpoint
+
+    def token_calls(self) -> list[str]:
+        return [call.code for call in self.double.calls if call.action == "CreateToken"]
+
+    def refresh(self, client: dict[str, Any], refresh_token: str) -> dict[str, Any]:
+        return dict(self.oidc.create_token(
+            clientId=client["clientId"], clientSecret=client["clientSecret"],
+            grantType="refresh_token", refreshToken=refresh_token))
+
+
+def sso_world() -> Iterator[Sso]:
+    """The body of an `sso` fixture: a running double, stopped afterwards."""
+    double = StsDouble()
+    double.services.add_sso_account(SSO_DEV, "dev", ("Developer", "ReadOnly", "Billing"))
+    double.services.add_sso_account(SSO_PROD, "prod", ("Admin",))
+    double.add_role(CHAINED, require_mfa=False)
+    double.add_role(GUARDED, require_mfa=True)
+    endpoint = double.start()
+    yield Sso(double, oidc_client(endpoint), portal_client(endpoint))
+    double.stop()
