@@ -39,12 +39,14 @@ def sso() -> Iterator[Sso]:
 
 
 def test_device_flow_pending_then_slow_down_then_approved(sso: Sso) -> None:
-    sso.double.services.sso.slow_down_increase = 1  # RFC 8628 says 5; 1 keeps the test short
+    # Intervals wide enough that a loaded machine's pauses cannot make a fast poll slow.
+    sso.double.services.sso.device_interval = 2
+    sso.double.services.sso.slow_down_increase = 2  # RFC 8628 says 5; 2 keeps the test short
     client = sso.oidc.register_client(clientName="cli", clientType="public",
                                       scopes=["sso:account:access"])
     device = sso.oidc.start_device_authorization(
         clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=START_URL)
-    assert device["interval"] == 1 and device["expiresIn"] == 600
+    assert device["interval"] == 2 and device["expiresIn"] == 600
     assert device["verificationUriComplete"] == (
         f"{sso.endpoint}/device?user_code={device['userCode']}")
 
@@ -55,12 +57,12 @@ def test_device_flow_pending_then_slow_down_then_approved(sso: Sso) -> None:
 
     assert error_of(poll)[0] == "AuthorizationPendingException"
     assert error_of(poll)[0] == "SlowDownException"  # polled again at once
-    time.sleep(1.3)  # the old interval, but it has grown to 2 s
+    time.sleep(2.1)  # the interval asked for at first, but it has grown to 4 s
     assert error_of(poll)[0] == "SlowDownException"
     assert sso.double.services.oidc.pending() == [device["userCode"]]
     status, page, _ = visit(device["verificationUriComplete"])  # the person approves
     assert status == 200 and "approved" in page
-    time.sleep(3.1)  # the interval is now 3 s
+    time.sleep(6.1)  # the interval is now 6 s
     token = poll()
     assert token["tokenType"] == "Bearer" and token["expiresIn"] == 3600
     assert token["accessToken"] and token["refreshToken"]
@@ -214,12 +216,18 @@ def test_register_client_rules_and_registration_expiry(sso: Sso) -> None:
                                      grantTypes=["authorization_code"],
                                      redirectUris=["https://example.com/cb"]))[0] == (
         "InvalidRedirectUriException")
-    sso.double.services.sso.registration_lifetime = 1
     client, token = device_sign_in(sso.double, sso.oidc)
-    assert client["clientSecretExpiresAt"] == client["clientIdIssuedAt"] + 1
+    assert client["clientSecretExpiresAt"] == client["clientIdIssuedAt"] + 90 * 86400
+    sso.double.services.sso.registration_lifetime = 1
+    short = register(clientName="c", clientType="public")
+    assert short["clientSecretExpiresAt"] == short["clientIdIssuedAt"] + 1
     time.sleep(1.1)
-    assert error_of(lambda: sso.refresh(client, token["refreshToken"])) == (
+    assert error_of(lambda: sso.oidc.start_device_authorization(
+        clientId=short["clientId"], clientSecret=short["clientSecret"], startUrl=START_URL)) == (
         "InvalidClientException", "Client registration has expired", 401)
+    sso.double.services.oidc.clients[client["clientId"]].expires = time.time()  # 90 days on
+    assert error_of(lambda: sso.refresh(client, token["refreshToken"]))[0] == (
+        "InvalidClientException")
 
 
 # -- refresh tokens -------------------------------------------------------------------------------
