@@ -53,7 +53,7 @@ def check(
         return
     prefix = f"Value '{value if shown else '******'}' at '{member}' failed to satisfy constraint"
     if number:
-        if not re.fullmatch(r"-?\d+", value):
+        if not re.fullmatch(r"-?\d+", value, re.ASCII):
             errors.append(f"{prefix}: Member must be a number")
             return
         size, what = int(value), "value"
@@ -63,7 +63,8 @@ def check(
         errors.append(f"{prefix}: Member must have {what} greater than or equal to {lo}")
     if hi is not None and size > hi:
         errors.append(f"{prefix}: Member must have {what} less than or equal to {hi}")
-    if pattern is not None and not re.fullmatch(pattern, value):
+    # AWS checks with Java patterns, where \d and \w are ASCII only.
+    if pattern is not None and not re.fullmatch(pattern, value, re.ASCII):
         errors.append(f"{prefix}: Member must satisfy regular expression pattern: {pattern}")
 
 
