@@ -129,21 +129,22 @@ class TrayApp:
         """pystray's loop on this (the main) thread until Quit or a signal; the exit status."""
         import pystray
 
-        from rolebar.tray import icons
+        from rolebar.tray import backend, icons
 
         self._icons = {state: icons.load(state, ICON_SIZE) for state in icons.STATES}
-        self._icon = pystray.Icon("rolebar", icon=self._icons["idle"], title="rolebar",
-                                  menu=pystray.Menu(pystray.MenuItem("rolebar", None,
-                                                                     enabled=False)))
-        self.keeper.subscribe(self._on_keeper)
-        if not is_glib():
+        self._icon = backend.icon_class()(
+            "rolebar", icon=self._icons["idle"], title="rolebar",
+            menu=pystray.Menu(pystray.MenuItem("rolebar", None, enabled=False)))
+        if is_glib():
+            install_glib_signals(self.quit)
+        else:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: self.quit())
         try:
             self._icon.run(self._setup)
         except Exception as exc:
-            # pystray's GTK backends close their notification at exit and raise when no
-            # notification service is on the bus; after a requested stop that is no error.
+            # A backend's own clean-up failing after a requested stop is no error (pystray's
+            # GTK notifier did, with no notification service; backend.py replaces it).
             if not self._stopping.is_set():
                 raise
             log.debug("tray: ignored %s from the icon's shutdown", type(exc).__name__)
@@ -161,12 +162,14 @@ class TrayApp:
             self._icon.stop()
 
     def _setup(self, icon: Any) -> None:
-        """pystray's setup thread: the dispatcher, until Quit."""
-        if is_glib():
-            install_glib_signals(self.quit)
+        """pystray's setup thread (a daemon, see backend.py): the dispatcher, until Quit."""
         on_icon_thread(lambda: setattr(icon, "visible", True))
         try:
             self._state = self.keeper.state()
+            # Only now that events can be handled: the keeper hands a late subscriber the
+            # current state and what it announced before (a code needed at start-up)
+            # as if it had just happened, so the engine may run long before the icon.
+            self.keeper.subscribe(self._on_keeper)
             self._apply()
             self._dispatch()
         except Exception:
@@ -369,13 +372,19 @@ def on_icon_thread(fn: Callable[[], None]) -> None:
 
 
 def install_glib_signals(stop: Callable[[], None]) -> None:
-    """SIGINT and SIGTERM through the GLib loop (pystray reset SIGINT when it started)."""
+    """SIGINT and SIGTERM through the GLib loop, from before it runs until the end.
+
+    Python's own SIGINT handler goes first: while it is installed, PyGObject's loop puts
+    its own in place of GLib's and raises KeyboardInterrupt after the loop returns.
+    """
     from gi.repository import GLib
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     def handler(signum: int) -> bool:
         log.info("tray: signal %d", signum)
         stop()
-        return False
+        return True  # stay: a second signal while quitting must not kill it (status 143)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, handler, signum)
@@ -444,6 +453,7 @@ def run_tray(keeper: KeeperLike) -> int:
 
     with icons.app_icon_file() as icon_path:
         notifier = Notifier(default_sender(str(icon_path)))
+        notifier.check()  # the log says at once if notifications will not show
         try:
             return TrayApp(keeper, autostart=pick(), notifier=notifier).run()
         finally:

@@ -8,6 +8,8 @@ To test "no notification daemon", override the ``notification_service`` fixture:
 
     @pytest.mark.parametrize("notification_service", [True, False], ids=["notifyd", "no-notifyd"])
     def test_x(desktop_env, tray_host, notification_service): ...
+
+and ``harness.BROKEN`` for a notification service that is activatable but cannot start.
 """
 
 from __future__ import annotations
@@ -85,17 +87,20 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
-def notification_service() -> bool:
-    """Whether the bus can activate dunst; parametrize it to False for "no daemon" tests."""
+def notification_service() -> harness.NotificationService:
+    """Whether the bus can activate dunst; parametrize it to False for "no daemon" tests, to
+    ``harness.BROKEN`` for a daemon that dies whenever the bus starts it."""
     return True
 
 
 @pytest.fixture
 def session_bus(
-    xvfb: str, _x_alive: None, notification_service: bool, artifacts: Path, home: Path,
+    xvfb: str, _x_alive: None, notification_service: harness.NotificationService,
+    artifacts: Path, home: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[SessionBus]:
-    """A private dbus-daemon (dunst activatable or nothing); sets DBUS_SESSION_BUS_ADDRESS."""
+    """A private dbus-daemon (dunst activatable, nothing, or a dunst that cannot start); sets
+    DBUS_SESSION_BUS_ADDRESS."""
     env = {**os.environ, "DISPLAY": xvfb, "NO_AT_BRIDGE": "1"}
     env.pop("WAYLAND_DISPLAY", None)
     bus = harness.start_session_bus(artifacts / "bus", env, notification_service)

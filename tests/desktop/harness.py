@@ -77,6 +77,11 @@ Notifications
     cover the menu under the tray at the top right; 10 s), otherwise it is empty. Nothing else
     (portals, dconf, a11y) can be activated. dunst inherits the bus's environment, so the bus
     is started with DISPLAY set.
+  * ``notification_service=BROKEN``: the same service file on a bus started *without* DISPLAY
+    (a desktop whose session bus came up before the X session exported it). The name is
+    activatable but every activation dies (dunst aborts with SIGTRAP): calls to it fail at
+    once with ``org.freedesktop.DBus.Error.Spawn.ChildSignaled``, and a ``Gio.DBusProxy`` made
+    with auto-start (pystray 0.19.5's notifier) raises while it is being built.
   * dbus-daemon double-forks activated services: dunst's parent is pid 1, not the bus. Find it
     with ``GetConnectionUnixProcessID`` (:meth:`SessionBus.owner_pid`).
   * ``dbus-monitor`` prints strings unescaped (quotes and newlines verbatim); the parser splits
@@ -116,7 +121,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts" / "desktop"
@@ -334,15 +339,19 @@ _DUNSTRC = """[global]
 
 NOTIFICATIONS = "org.freedesktop.Notifications"
 SERVICE_UNKNOWN = "org.freedesktop.DBus.Error.ServiceUnknown"
+#: ``notification_service`` value for a bus whose notification service cannot start.
+BROKEN = "broken"
+NotificationService = bool | Literal["broken"]
 
 
 @dataclass
 class SessionBus:
-    """A private dbus-daemon; ``notification_service`` says whether dunst is activatable."""
+    """A private dbus-daemon; ``notification_service``: dunst is activatable (True), nothing
+    is (False), or dunst is activatable but dies at every start (:data:`BROKEN`)."""
 
     address: str
     pid: int
-    notification_service: bool
+    notification_service: NotificationService
     workdir: Path
 
     def env(self) -> dict[str, str]:
@@ -372,14 +381,18 @@ class SessionBus:
 
 
 def start_session_bus(
-    workdir: Path, env: Mapping[str, str], notification_service: bool = True
+    workdir: Path, env: Mapping[str, str], notification_service: NotificationService = True
 ) -> SessionBus:
     """``dbus-daemon --fork`` with only our service dir: dunst in it, or nothing at all.
 
-    ``env`` must hold DISPLAY: activated services (dunst) inherit the bus's environment.
+    ``env`` must hold DISPLAY: activated services (dunst) inherit the bus's environment. With
+    :data:`BROKEN` the bus itself is started without DISPLAY, so the dunst it activates dies.
     """
     if not env.get("DISPLAY"):
         raise ValueError("start the bus with DISPLAY set, dunst needs it when activated")
+    if notification_service not in (True, False, BROKEN):
+        raise ValueError(f"notification_service: True, False or {BROKEN!r}, not "
+                         f"{notification_service!r}")
     workdir.mkdir(parents=True, exist_ok=True)
     servicedir = workdir / "services"
     servicedir.mkdir(exist_ok=True)
@@ -393,7 +406,10 @@ def start_session_bus(
     config = workdir / "bus.conf"
     config.write_text(_BUS_CONFIG.format(servicedir=servicedir))
     printed = workdir / "bus.txt"
-    bus_env = {k: v for k, v in env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    drop = {"DBUS_SESSION_BUS_ADDRESS"}
+    if notification_service == BROKEN:
+        drop |= {"DISPLAY", "WAYLAND_DISPLAY"}
+    bus_env = {k: v for k, v in env.items() if k not in drop}
     with open(printed, "wb") as out, open(workdir / "bus.log", "ab") as err:
         subprocess.run(
             ["dbus-daemon", f"--config-file={config}", "--fork", "--print-address=1",

@@ -189,6 +189,26 @@ def test_without_notification_service(
     assert notifications.bus.activated_pids() == []
 
 
+@pytest.mark.parametrize("notification_service", [harness.BROKEN])
+def test_a_notification_service_that_cannot_start(
+    notification_service: str, notifications: NotificationCapture,
+    desktop_env: dict[str, str],
+) -> None:
+    names = harness.bus_call(notifications.bus.address, "ListActivatableNames")
+    assert harness.NOTIFICATIONS in names  # activatable ...
+    call = ["dbus-send", f"--bus={notifications.bus.address}", "--print-reply",
+            f"--dest={harness.NOTIFICATIONS}", "/org/freedesktop/Notifications",
+            f"{harness.NOTIFICATIONS}.GetServerInformation"]
+    for _ in range(2):  # ... but it dies at every start, and says so at once
+        result = subprocess.run(call, env=desktop_env, capture_output=True, text=True,
+                                timeout=10)
+        assert result.returncode != 0, result.stdout
+        # dunst without a display aborts (SIGTRAP from g_error).
+        assert "org.freedesktop.DBus.Error.Spawn.Child" in result.stderr, result.stderr
+    assert notifications.notifications() == []
+    assert notifications.daemon_pid() is None
+
+
 @pytest.mark.parametrize("notification_service", [True, False], ids=["notifyd", "no-notifyd"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 @pytest.mark.parametrize("backend", ["appindicator", "gtk"])

@@ -40,6 +40,16 @@ import sys
 from rolebar.core.stsdouble import totp
 print(totp(open(sys.argv[1]).read().strip()))
 """
+# `rolebar ARGS...` in-process, then the threads that would keep the interpreter alive.
+THREADS_AT_EXIT = """\
+import sys, threading
+from rolebar.core.cli import main
+status = main(sys.argv[1:])
+left = [t.name for t in threading.enumerate()
+        if not t.daemon and t is not threading.main_thread()]
+print(f"non-daemon threads at exit: {left}", flush=True)
+sys.exit(status)
+"""
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -157,12 +167,21 @@ class Tray:
     def status(self, timeout: float = 15.0) -> int:
         return self.popen.wait(timeout=timeout)
 
+    def output(self) -> str:
+        """Everything the tray printed (stdout and stderr)."""
+        assert self.proc.log is not None
+        return self.proc.log.read_text(errors="replace")
+
 
 @pytest.fixture
 def start_tray(launch: Callable[..., Started], tray_host: Started, artifacts: Path, aws: Aws
                ) -> Callable[..., Tray]:
-    def start(**env: str) -> Tray:
-        return Tray(launch([ROLEBAR, "tray"], env={**aws.env, **env}, name="tray"), artifacts)
+    """`start(**env)`: `rolebar tray`; `start(threads=True)` also prints, as its last line, the
+    non-daemon threads left when `main()` returned."""
+
+    def start(threads: bool = False, **env: str) -> Tray:
+        argv = [sys.executable, "-c", THREADS_AT_EXIT, "tray"] if threads else [ROLEBAR, "tray"]
+        return Tray(launch(argv, env={**aws.env, **env}, name="tray"), artifacts)
 
     return start
 
@@ -335,6 +354,90 @@ def test_process_without_a_terminal_gets_its_code_through_the_tray(
     assert tray.status() == 0
 
 
+# -- at login: a need the engine found before the tray listened ---------------------------
+
+
+def keys_section(aws: Aws) -> dict[str, str] | None:
+    """[tray-managed] once it holds role keys (not while it is missing, unmarked or cleared)."""
+    section = aws.section()
+    return section if section and section.get("aws_access_key_id", "").startswith("ASIA") \
+        else None
+
+
+def test_a_need_found_before_the_tray_listened_is_announced_and_prompted(
+        start_tray: Callable[..., Tray], aws: Aws, notifications: NotificationCapture,
+        desktop_env: dict[str, str]) -> None:
+    # Autostart after the MFA session ended overnight: the role was selected earlier, no
+    # generate_token, no session. The engine starts first and meets the need at once,
+    # before the icon subscribes to it.
+    aws.write_config(generate_token=False)
+    chosen = subprocess.run([ROLEBAR, "select", "project-dev", "--style", "keys"],
+                            env={**desktop_env, **aws.env}, capture_output=True, text=True,
+                            timeout=30, stdin=subprocess.DEVNULL)
+    assert chosen.returncode == 0, chosen.stderr
+    tray = start_tray()
+    note = notifications.wait_for_notification("MFA code needed", 30)
+    assert "project-dev" in note and aws.user.mfa_serial in note
+    prompt = wait_for_prompt(20)
+    tray.wait_docked()
+    harness.screenshot(tray.artifacts / "prompt-at-start.png")
+    time.sleep(1.0)  # a second announcement would be here by now
+    assert len(notifications.notifications()) == 1 and len(visible_prompts()) == 1
+    type_into(prompt, aws.code())
+    harness.wait_until(lambda: keys_section(aws), 15, what="[tray-managed] written")
+    assert aws.double.counts.get("GetSessionToken") == 1
+    tray.quit_by_menu()
+    assert tray.status() == 0
+
+
+# -- a broken desktop: notifications that cannot start, GTK's own messages ----------------
+
+
+@pytest.mark.parametrize("notification_service", [harness.BROKEN], ids=["broken-notifyd"])
+def test_a_notification_service_that_cannot_start_is_logged_once_and_the_tray_works(
+        start_tray: Callable[..., Tray], aws: Aws, notification_service: str) -> None:
+    aws.write_config(generate_token=False)
+    tray = start_tray(threads=True)
+    tray.wait_docked(30)
+    tray.choose("Down", "Down")  # None, project-dev: it needs a code, so it notifies
+    prompt = wait_for_prompt()
+    type_into(prompt, aws.code())
+    harness.wait_until(lambda: aws.double.counts.get("AssumeRole"), 15,
+                       what="project-dev's credentials fetched")
+    assert aws.section() is not None
+    os.kill(tray.popen.pid, signal.SIGTERM)
+    assert tray.status() == 0, tray.output()
+    output = tray.output()
+    assert "internal error" not in output
+    assert output.splitlines()[-1] == "non-daemon threads at exit: []", output
+    # Said once, with D-Bus's own error name and message, however often it failed.
+    said = [line for line in aws.log().splitlines() if "notifications are unavailable" in line]
+    assert len(said) == 1, said
+    assert "org.freedesktop.DBus.Error.Spawn.ChildSignaled" in said[0]
+    assert "org.freedesktop.Notifications received signal 5" in said[0]
+
+
+def test_a_tray_session_prints_nothing(start_tray: Callable[..., Tray], aws: Aws) -> None:
+    """No Gdk-CRITICAL (nor any GTK/GLib warning) from docking, menus, a choice or Quit."""
+    tray = start_tray()
+    tray.wait_docked()
+    tray.open_menu()
+    harness.key("Escape")
+    harness.wait_until(lambda: not harness.popup_menus(), 5, what="the menu to close")
+    tray.choose("Down", "Down")  # None, project-dev: a new icon, tooltip and menu
+    harness.wait_until(lambda: keys_section(aws) or aws.section(), 15,
+                       what="[tray-managed] written")
+    tray.open_menu()
+    harness.key("Escape")
+    harness.wait_until(lambda: not harness.popup_menus(), 5, what="the menu to close")
+    tray.quit_by_menu()
+    assert tray.status() == 0
+    output = tray.output()
+    assert not [line for line in output.splitlines()
+                if "CRITICAL" in line or "WARNING" in line or "Gtk-" in line], output
+    assert output == ""
+
+
 # -- quitting ------------------------------------------------------------------------------------
 
 
@@ -362,13 +465,15 @@ def test_a_failing_notifier_is_logged_and_the_prompt_still_opens(
     tray.wait_docked()
     tray.choose("Down", "Down")
     prompt = wait_for_prompt()
-    harness.wait_until(lambda: "notify: could not show" in aws.log(), 15,
-                       what="the notifier failure in the log")
-    assert "ServiceUnknown" in aws.log()
+    harness.wait_until(lambda: "rolebar: MFA code needed" in aws.log(), 15,
+                       what="the notification in the log")
     type_into(prompt, aws.code())
     harness.wait_until(aws.section, 15, what="[tray-managed] written")
     tray.quit_by_menu()
     assert tray.status() == 0
+    # Once (at start, when the tray asked who shows notifications), with D-Bus's error.
+    said = [line for line in aws.log().splitlines() if "notifications are unavailable" in line]
+    assert len(said) == 1 and "org.freedesktop.DBus.Error.ServiceUnknown" in said[0], said
 
 
 # -- start at login, one engine, no silent fallback -------------------------------------

@@ -42,15 +42,66 @@ def test_every_notification_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert "notify: rolebar: MFA code needed: for dev" in caplog.text
 
 
-def test_a_failing_notifier_is_logged_not_swallowed(caplog: pytest.LogCaptureFixture) -> None:
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_a_failing_notifier_is_logged_once_with_its_cause(
+        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="rolebar")
-    notifier = Notifier(Recorder(fail="ServiceUnknown: no notification service"),
-                        background=False)
-    notifier.notify("k", "rolebar", "body")
+    sender = Recorder(fail="org.freedesktop.DBus.Error.ServiceUnknown: no such name")
+    notifier = Notifier(sender, background=False)
+    notifier.notify("a", "rolebar", "body")
+    notifier.notify("b", "rolebar", "another")
+    assert notifier.failures == 2 and notifier.unavailable
+    assert warnings(caplog) == [
+        "notify: notifications are unavailable (org.freedesktop.DBus.Error.ServiceUnknown: "
+        "no such name); the menu and the code prompt work without them"]
+    # Each notification still leaves its own line.
+    assert "notify: rolebar: another" in caplog.text
+    sender.fail = None
+    notifier.notify("c", "rolebar", "shown")
+    assert not notifier.unavailable and "notify: notifications work again" in caplog.text
+    sender.fail = "org.freedesktop.DBus.Error.Spawn.ChildExited: exited with status 1"
+    notifier.notify("d", "rolebar", "lost")
+    assert len(warnings(caplog)) == 2 and "ChildExited" in warnings(caplog)[1]
+
+
+class Checked(Recorder):
+    def __init__(self, fail: str | None = None, service: str = "dunst 1.9.0") -> None:
+        super().__init__(fail)
+        self.service = service
+        self.checks = 0
+
+    def check(self) -> str:
+        self.checks += 1
+        if self.fail:
+            raise NotifyError(self.fail)
+        return self.service
+
+
+def test_check_says_at_start_which_service_answers(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="rolebar")
+    sender = Checked()
+    Notifier(sender, background=False).check()
+    assert sender.checks == 1 and sender.sent == []
+    assert "notify: notifications go to dunst 1.9.0" in caplog.text
+    Notifier(Recorder(), background=False).check()  # a sender that cannot check: no-op
+
+
+def test_check_says_once_that_notifications_are_unavailable(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="rolebar")
+    notifier = Notifier(Checked(fail="org.freedesktop.DBus.Error.Spawn.ChildSignaled: "
+                                     "Process org.freedesktop.Notifications received "
+                                     "signal 5"))
+    notifier.check()
+    notifier.notify("k", "rolebar: MFA code needed", "for dev")
+    notifier.close()
+    assert len(warnings(caplog)) == 1
+    assert "Spawn.ChildSignaled: Process org.freedesktop.Notifications received signal 5" \
+        in warnings(caplog)[0]
     assert notifier.failures == 1
-    warning = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warning) == 1
-    assert "could not show 'rolebar': ServiceUnknown" in warning[0].getMessage()
 
 
 def test_background_sending_does_not_block_the_caller() -> None:
