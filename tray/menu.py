@@ -13,11 +13,18 @@ from dataclasses import dataclass
 
 from rolebar.core.keeper import KeeperState, SectionState
 from rolebar.core.profiles import none_found
+from rolebar.core.settings import DEFAULT_STYLE
 
 TRAY_SECTION = "tray-managed"
 # More profiles than this go into a "Role" submenu rather than the top level.
 INLINE_PROFILES = 15
-STYLES = (("keys", "Static keys"), ("process", "credential_process")) 
+# (style, its name in the menu's label, its entry: what it is for). The default first.
+STYLES = (
+    ("process", "credential_process",
+     "credential_process (default): running apps refresh by themselves"),
+    ("keys", "static keys",
+     "Static keys: for containers that mount ~/.aws, tools without credential_process"),
+)
 
 Action = tuple[str, ...]
 
@@ -62,6 +69,8 @@ def describe(sec: SectionState | None, now: float) -> str:
     """One line: the profile and how it is doing ("dev: 47 min left")."""
     if sec is None or sec.profile is None:
         return "No role selected"
+    if sec.switching and sec.problem:  # "switching to P: waiting for a one-time code"
+        return sec.problem[0].upper() + sec.problem[1:]
     if sec.health == "needs_code":
         detail = "needs an MFA code"
     elif sec.health == "refreshing":
@@ -129,11 +138,11 @@ def _keep_items(state: KeeperState) -> Item:
 
 
 def _style_item(sec: SectionState | None) -> Item:
-    current = sec.style if sec is not None else "keys"
+    current = sec.style if sec is not None else DEFAULT_STYLE
     entries = tuple(Item(text, ("style", style), checked=style == current, radio=True,
                          enabled=sec is not None and sec.profile is not None)
-                    for style, text in STYLES)
-    label = dict(STYLES)[current]
+                    for style, _, text in STYLES)
+    label = next(name for style, name, _ in STYLES if style == current)
     return Item(f"Style: {label}", submenu=entries)
 
 

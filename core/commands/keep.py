@@ -16,7 +16,8 @@ import threading
 from types import FrameType
 
 from rolebar.core.codes import TerminalPrompt
-from rolebar.core.commands.select import check_selectable
+from rolebar.core.commands.select import apply_without_engine, check_selectable, record
+from rolebar.core.errors import printable
 from rolebar.core.keeper import Event, KeeperState
 from rolebar.core.service import EngineService
 from rolebar.core.settings import DEFAULT_SECTION, STYLES
@@ -27,13 +28,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("profile", nargs="?", help="select this profile first")
     parser.add_argument("--section", default=DEFAULT_SECTION, metavar="NAME",
                         help=f"the section to select it for (default {DEFAULT_SECTION})")
-    parser.add_argument("--style", choices=STYLES, help="keys (default) or process")
+    parser.add_argument("--style", choices=STYLES,
+                        help="process or keys (default: as before, else process)")
     parser.set_defaults(func=run)
 
 
 def notice(state: KeeperState, event: Event) -> None:
     if event.kind != "state":
-        print(f"rolebar: {event.subject}: {event.message}", file=sys.stderr, flush=True)
+        line = printable(f"{event.subject}: {event.message}")
+        print(f"rolebar: {line}", file=sys.stderr, flush=True)
 
 
 def has_terminal() -> bool:
@@ -59,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.profile:
             check_selectable(service.engine, args.profile, args.section)
-            service.keeper.settings.select(args.profile, args.section, args.style)
+            before, chosen = record(service.engine, service.keeper.settings, args.profile,
+                                    args.section, args.style)
+            apply_without_engine(service.engine, before, chosen)  # ours has not started
         service.keeper.subscribe(notice)
         service.start()
     except BaseException:

@@ -48,6 +48,20 @@ def sections(engine: Engine) -> tuple[dict[str, Any] | None, list[dict[str, Any]
     return None, found
 
 
+# What a section serves between a role switch and the new role's credentials.
+MEANWHILE = {"keys": "it holds no credentials until then",
+             "process": "its credential_process answers for the new role only"}
+
+
+def section_line(s: dict[str, Any], now: float) -> str:
+    if s.get("switching") and s.get("problem"):  # never the old role meanwhile: say so
+        meanwhile = MEANWHILE.get(s["style"], "")
+        return f"section {s['name']}: {s['problem']} ({s['style']}: {meanwhile})"
+    problem = f"; {s['problem']}" if s.get("problem") else ""
+    return (f"section {s['name']}: profile {s['profile']} ({s['style']}), {s['health']}, "
+            f"credentials {left(s.get('expires'), now)}{problem}")
+
+
 def run(args: argparse.Namespace) -> int:
     engine = Engine(interactive=False, extra_sources=())
     running, kept = sections(engine)
@@ -62,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("engine: none running (start one with `rolebar keep` or `rolebar tray`)")
     for s in kept:
-        problem = f"; {s['problem']}" if s.get("problem") else ""
-        print(f"section {s['name']}: profile {s['profile']} ({s['style']}), {s['health']}, "
-              f"credentials {left(s.get('expires'), now)}{problem}")
+        print(section_line(s, now))
     for p in found:
         session = f", MFA session {left(p.session_expires, now)}" if p.device else ""
         code = ", needs a code" if p.needs_code else ""

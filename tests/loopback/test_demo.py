@@ -83,7 +83,8 @@ def test_headless_demo_keeps_a_section_fresh_in_its_own_home(
     proc = start("--home", str(demo_home), "--role-lifetime", "900")
     try:
         section = wait_for_section(demo_home / ".aws" / "credentials", proc)
-        assert section["aws_access_key_id"].startswith("ASIA")
+        # The default style: the try line's AWS CLI runs rolebar for the credentials.
+        assert section["credential_process"].endswith(" process --section tray-managed")
         assert section["region"] == demo.REGION
         code = rolebar("demo", "--code")
         assert code.returncode == 0, code.stderr

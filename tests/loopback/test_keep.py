@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import stat
+import textwrap
 import time
 
 import pytest
@@ -26,7 +27,7 @@ from tests.loopback.conftest import ROLEBAR, Aws
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_keep_selects_writes_the_section_and_exits_0_on_a_signal(aws: Aws, signum: int) -> None:
     before = aws.credentials.read_text()
-    with Keep(aws, "keep", "project-dev") as keep:
+    with Keep(aws, "keep", "project-dev", "--style", "keys") as keep:
         keys = wait_for(lambda: fresh_keys(aws), 30, what="the section")
         assert "assumed-role/developer/" in identity(keys)
         assert keys["region"] == "ap-northeast-1"
@@ -56,7 +57,7 @@ def test_a_second_engine_says_which_one_runs(aws: Aws) -> None:
 
 
 def test_select_with_no_engine_says_how_to_start_one(aws: Aws) -> None:
-    done = aws.run("select", "project-dev")
+    done = aws.run("select", "project-dev", "--style", "keys")
     assert done.returncode == 0
     assert done.stdout == "section tray-managed: profile project-dev (keys)\n"
     assert done.stderr.count("\n") == 1 and "`rolebar keep`" in done.stderr
@@ -75,6 +76,29 @@ def test_select_with_no_engine_says_how_to_start_one(aws: Aws) -> None:
                                                       "style": "keys"}}}
 
 
+def test_select_defaults_to_process_and_a_keys_section_in_the_file_stays_keys(
+        aws: Aws) -> None:
+    """Issue 15: every default gives `process`; a section already written in keys (say,
+    mounted into a container) with no settings record keeps its style."""
+    done = aws.run("select", "project-dev", "--section", "fresh")
+    assert done.stdout == "section fresh: profile project-dev (process)\n"
+    assert section(aws, "fresh") == {
+        "credential_process": f"{ROLEBAR} process --section fresh", "region": "ap-northeast-1"}
+    assert aws.run("select", "project-dev", "--section", "old", "--style", "keys").returncode == 0
+    settings = aws.home / ".config" / "rolebar" / "settings.json"
+    settings.write_text(json.dumps({"sections": {}}))  # the record is lost; the file remains
+    (aws.home / ".config" / "rolebar" / "sections.index").write_text("")
+    aws.credentials.write_text(aws.credentials.read_text() + textwrap.dedent("""
+        # managed by rolebar (do not edit; rewritten before expiry)
+        [old]
+        aws_access_key_id = ASIAOLDOLDOLDOLDOLD1
+        """))
+    done = aws.run("select", "project-ops", "--section", "old")
+    assert done.stdout == "section old: profile project-ops (keys)\n"
+    # Keys of unknown origin are not project-ops': cleared until an engine writes them.
+    assert section(aws, "old") == {"rolebar_switching_to": "project-ops"}
+
+
 @pytest.mark.parametrize("argv, message", [
     (["select"], "rolebar: usage: select takes a PROFILE or --none\n"),
     (["select", "nope"], None),
@@ -90,7 +114,7 @@ def test_select_refuses_bad_input_with_one_line(aws: Aws, argv: list[str],
 
 
 def test_a_running_engine_applies_select_at_once(aws: Aws) -> None:
-    with Keep(aws, "keep", "project-dev") as keep:
+    with Keep(aws, "keep", "project-dev", "--style", "keys") as keep:
         first = wait_for(lambda: fresh_keys(aws), 30, what="the section")
         assert "assumed-role/developer/" in identity(first)
         done = aws.run("select", "project-ops")
@@ -174,7 +198,7 @@ def test_the_fast_path_keeps_hitting_after_the_keeper_rewrites_the_file(aws: Aws
 
     aws.double.role_lifetime = 20
     aws.run("select", "project-dev", "--section", "live", "--style", "process")
-    with Keep(aws, "keep", "project-dev") as keep:
+    with Keep(aws, "keep", "project-dev", "--style", "keys") as keep:
         for _ in range(2):  # two rewrites of [tray-managed] (every 5 s with 20 s keys)
             first = wait_for(lambda: fresh_keys(aws), 30, what="keys")
             wait_for(lambda first=first: (k := fresh_keys(aws)) and k != first, 15,

@@ -35,7 +35,7 @@ def watch(aws: Aws, seconds: float, keys: dict[str, str]) -> list[str]:
 @pytest.mark.slow
 def test_sts_faults_keep_the_old_credentials_then_recover_by_themselves(aws: Aws) -> None:
     aws.double.role_lifetime = 30
-    with Keep(aws, "keep", "project-dev") as keep:
+    with Keep(aws, "keep", "project-dev", "--style", "keys") as keep:
         # fault, how long it lasts (the last one outlives the credentials)
         phases: list[tuple[str, float]] = [("500", 12), ("throttle", 12), ("reset", 12),
                                            ("stall", 20), ("refused", 40)]
@@ -70,7 +70,7 @@ def test_sts_faults_keep_the_old_credentials_then_recover_by_themselves(aws: Aws
 @pytest.mark.slow
 def test_suspend_past_expiry_then_resume_is_fresh_again_within_seconds(aws: Aws) -> None:
     aws.double.role_lifetime = 20
-    with Keep(aws, "keep", "project-dev") as keep:
+    with Keep(aws, "keep", "project-dev", "--style", "keys") as keep:
         keys = wait_for(lambda: fresh_keys(aws, at_least=15), 30, what="fresh keys")
         keep.proc.send_signal(signal.SIGSTOP)
         time.sleep(max(0.0, expires(keys) - time.time()) + 3)
@@ -110,9 +110,9 @@ def test_kill_9_in_the_middle_of_writes_never_leaves_a_partial_file(aws: Aws) ->
     count = 500
     original = _big_credentials(aws, count)
     sections = ["tray-managed", "tray-managed-project-ops", "third"]
-    aws.run("select", "project-dev")
-    aws.run("select", "project-ops", "--section", sections[1])
-    aws.run("select", "project-dev", "--section", sections[2])
+    aws.run("select", "project-dev", "--style", "keys")
+    aws.run("select", "project-ops", "--section", sections[1], "--style", "keys")
+    aws.run("select", "project-dev", "--section", sections[2], "--style", "keys")
     with Keep(aws, "keep") as keep:  # first a full round: the MFA session gets cached
         for name in sections:
             wait_for(lambda name=name: fresh_keys(aws, name), 60, what=name)

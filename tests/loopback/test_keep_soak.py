@@ -46,7 +46,7 @@ print(json.dumps(boto3.client("sts").get_caller_identity()["Arn"]))
 def test_soak(aws: Aws) -> None:
     aws.double.role_lifetime = ROLE_LIFETIME
     aws.double.session_lifetime = SESSION_LIFETIME
-    assert aws.run("select", "project-dev").returncode == 0
+    assert aws.run("select", "project-dev", "--style", "keys").returncode == 0
     assert aws.run("select", "project-dev", "--section", "live", "--style",
                    "process").returncode == 0
     with Keep(aws, "keep") as keep:

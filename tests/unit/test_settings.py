@@ -18,10 +18,10 @@ from rolebar.core.settings import SectionSetting, Settings, tray_section
 def test_select_records_profile_and_style_atomically_with_mode_0600() -> None:
     settings = Settings()
     assert settings.path == paths.config_dir() / "settings.json"
-    assert settings.select("dev") == SectionSetting("tray-managed", "dev", "keys")
+    assert settings.select("dev") == SectionSetting("tray-managed", "dev", "process")
     assert stat.S_IMODE(os.stat(settings.path).st_mode) == 0o600
     assert json.loads(settings.path.read_text()) == {
-        "sections": {"tray-managed": {"profile": "dev", "style": "keys"}}}
+        "sections": {"tray-managed": {"profile": "dev", "style": "process"}}}
     assert not [p for p in settings.path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -30,7 +30,34 @@ def test_a_section_keeps_its_style_unless_one_is_given() -> None:
     settings.select("dev", style="process")
     assert settings.select("ops").style == "process"
     assert settings.select("ops", style="keys").style == "keys"
+    assert settings.select("dev").style == "keys"
     assert settings.set_style("tray-managed", "process").style == "process"
+
+
+def test_process_is_the_default_of_every_new_section_and_recorded_keys_stay_keys() -> None:
+    """Issue 15: `AWS_PROFILE=tray-managed pnpm dev` must keep working with every default."""
+    settings = Settings()
+    assert settings.select("dev").style == "process"
+    assert settings.select("ops", tray_section("ops")).style == "process"  # Keep fresh
+    # A record from before the change (keys) stays keys; so does one with no style at all,
+    # which is what such a record meant then.
+    settings.path.write_text(json.dumps({"sections": {
+        "tray-managed": {"profile": "dev", "style": "keys"},
+        "old": {"profile": "dev"}}}))
+    assert {n: s.style for n, s in settings.sections().items()} == {
+        "tray-managed": "keys", "old": "keys"}
+    assert settings.select("ops").style == "keys"
+    assert settings.select("ops", "old").style == "keys"
+
+
+def test_with_no_record_a_section_found_in_the_file_keeps_its_style() -> None:
+    settings = Settings()
+    assert settings.select("dev", "a", found="keys").style == "keys"
+    assert settings.select("dev", "b", found="process").style == "process"
+    assert settings.select("dev", "c", found=None).style == "process"
+    # A record wins over the file; a style given wins over both.
+    assert settings.select("ops", "a", found="process").style == "keys"
+    assert settings.select("ops", "a", "process", found="keys").style == "process"
 
 
 def test_several_sections_and_unselect() -> None:

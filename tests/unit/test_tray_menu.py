@@ -59,7 +59,7 @@ def test_full_menu_in_order() -> None:
     items = menu.build(state(sec()), NOW, autostart=False)
     assert texts(items) == [
         "dev: 47 min left", "-", "-", "None", "dev", "prod", "-", "Refresh now",
-        "Style: Static keys", "Keep fresh", "-", "Start at login", "Open log", "Quit",
+        "Style: static keys", "Keep fresh", "-", "Start at login", "Open log", "Quit",
     ]
     assert items[0].enabled is False  # the status line is not clickable
 
@@ -120,14 +120,31 @@ def test_one_code_item_per_device() -> None:
         "Enter MFA code for dev...", "Enter MFA code for prod..."]
 
 
-def test_style_submenu() -> None:
+def test_style_submenu_names_the_default_and_when_to_use_each() -> None:
     items = menu.build(state(sec(style="process")), NOW, False)
     style = find(items, "Style: credential_process")
     assert style.submenu is not None
     assert [(i.text, i.checked, i.action) for i in style.submenu] == [
-        ("Static keys", False, ("style", "keys")),
-        ("credential_process", True, ("style", "process")),
+        ("credential_process (default): running apps refresh by themselves", True,
+         ("style", "process")),
+        ("Static keys: for containers that mount ~/.aws, tools without credential_process",
+         False, ("style", "keys")),
     ]
+    # Nothing selected yet: the style a new section gets is shown (and greyed out).
+    style = find(menu.build(state(), NOW, False), "Style: credential_process")
+    assert style.submenu is not None and not any(i.enabled for i in style.submenu)
+
+
+def test_a_switch_says_the_new_role_is_not_there_yet() -> None:
+    """Issue 15: during a switch the menu names the new role and what it waits for."""
+    switching = replace(sec(profile="prod", health="needs_code", expires=None),
+                        problem="switching to prod: waiting for a one-time code",
+                        switching=True)
+    items = menu.build(state(switching, needs=(CodeNeed(DEVICE, "prod"),)), NOW, False)
+    assert items[0].text == "Switching to prod: waiting for a one-time code"
+    assert menu.tooltip(state(switching), NOW) == \
+        "rolebar: Switching to prod: waiting for a one-time code"
+    assert find(items, "prod").checked is True
 
 
 def test_keep_fresh_checkbox_per_profile() -> None:
