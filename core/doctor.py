@@ -97,6 +97,7 @@ class Doctor:
         if catalog is not None:
             yield from self.profiles(catalog)
             yield from self.token_commands(catalog)
+        yield from self.sections()
         yield from self.permissions()
         if self.tray:
             yield self.tray_backend()
@@ -178,6 +179,31 @@ class Doctor:
         now_only = result.failure in ("timeout", "status")
         return Check(name, "fail", f"{argv[0]!r}: {result.detail}", TOKEN_HINTS[result.failure],
                      exit_code=1 if now_only else 2)
+
+    # -- kept sections ------------------------------------------------------------------
+
+    def sections(self) -> Iterator[Check]:
+        """Which style each kept section uses, and when the other one is the right one."""
+        from rolebar.core.settings import Settings
+
+        kept = Settings().sections()
+        if not kept:
+            yield Check("sections", "ok", "none kept yet",
+                        "`rolebar select PROFILE` or the tray keeps [tray-managed] "
+                        "(style process: `AWS_PROFILE=tray-managed pnpm dev` works all day)")
+        for name, setting in sorted(kept.items()):
+            other = f"rolebar select {setting.profile} --section {name} --style"
+            if setting.style == "process":
+                yield Check(f"section {name}", "ok", f"profile {setting.profile}, style "
+                            "process: SDKs refresh in-process, dev servers keep working",
+                            f"for a container that mounts ~/.aws or a tool without "
+                            f"credential_process: `{other} keys`")
+            else:
+                yield Check(f"section {name}", "ok", f"profile {setting.profile}, style "
+                            "keys: read once per process, so a long-running process (pnpm "
+                            "dev) fails when they expire",
+                            f"unless a container mounts ~/.aws or a tool lacks "
+                            f"credential_process: `{other} process`")
 
     # -- permissions --------------------------------------------------------------------
 
