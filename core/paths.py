@@ -62,3 +62,14 @@ def private_dir(path: Path) -> Path:
     if os.name == "posix":
         os.chmod(path, 0o700)
     return path
+
+
+# The running engine's credentials endpoint (endpoint.py): its port and pid, and its token
+# alone in a 0600 file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE points there; the SDKs send
+# the file's bytes as they are, so it holds no newline). Both exist while the engine runs.
+def endpoint_file() -> Path:
+    return runtime_dir() / "endpoint.json"
+
+
+def endpoint_token_file() -> Path:
+    return runtime_dir() / "endpoint.token"
