@@ -8,6 +8,8 @@ codes only, never from secrets.
 
 from __future__ import annotations
 
+import re
+
 
 class RolebarError(Exception):
     """Could not get credentials (STS, MFA, network): exit 1."""
@@ -15,15 +17,29 @@ class RolebarError(Exception):
     exit_code = 1
 
     def __init__(self, subject: str, cause: str) -> None:
-        subject, cause = _one_line(subject), _one_line(cause)
+        # One line with no terminal controls, whatever the names and messages quoted hold.
+        subject, cause = printable(subject), printable(cause)
         super().__init__(f"{subject}: {cause}")
         self.subject = subject
         self.cause = cause
 
 
-def _one_line(text: str) -> str:
-    """Names and values quoted from the AWS files may span lines; the message must not."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+# Control characters (C0, DEL, C1) and Unicode line breaks: a name or a message quoted
+# from input could otherwise move the cursor, recolour or clear the terminal, ring the bell
+# or split the one line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """`text` with every control character escaped (`\\n`, `\\x1b`, `\\u2028`)."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100
+                                else f"\\u{ord(char):04x}")
 
 
 # -- usage and configuration: exit 2 ------------------------------------------------------

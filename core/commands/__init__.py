@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from rolebar.core import __version__
-from rolebar.core.errors import ConfigError, RolebarError
+from rolebar.core.errors import ConfigError, RolebarError, printable
 
 log = logging.getLogger("rolebar")
 
@@ -83,7 +83,7 @@ def dispatch(args: list[str], commands: Sequence[str]) -> int:
         log.info("failed: %s", exc)
         if debug:
             log.debug("traceback", exc_info=True)
-        print(f"rolebar: {exc}", file=sys.stderr)
+        print(f"rolebar: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("rolebar: interrupted", file=sys.stderr)
