@@ -49,10 +49,13 @@ def icon_class() -> type[Any]:
         from pystray import _gtk
 
         log.info("tray: no StatusNotifier host on the session bus; a GtkStatusIcon (XEmbed)")
-        return type("Icon", (LeftClickMenu, Quiet, _gtk.Icon), {})
-    if base.__module__ in GTK_BACKENDS:
-        return type("Icon", (Quiet, base), {})
-    return base
+        base = _gtk.Icon
+    if base.__module__ not in GTK_BACKENDS:
+        return base  # xorg (refused by app.check_backend), macOS, Windows: as they are
+    mixins: tuple[type, ...] = (Quiet,)
+    if base.__module__ == "pystray._gtk":
+        mixins = (LeftClickMenu, Quiet)
+    return type("Icon", (*mixins, base), {})
 
 
 def status_notifier_host() -> bool:
@@ -118,6 +121,5 @@ class LeftClickMenu:
     _on_status_icon_popup_menu: Callable[[Any, int, int], None]
 
     def _on_status_icon_activate(self, status_icon: Any) -> None:
-        from gi.repository import Gtk
-
-        self._on_status_icon_popup_menu(status_icon, 1, Gtk.get_current_event_time())
+        # pystray's handler pops the menu up at the current event's time itself.
+        self._on_status_icon_popup_menu(status_icon, 1, 0)

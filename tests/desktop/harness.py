@@ -19,7 +19,9 @@ Backends
     is named after the icon *title* with WM_CLASS ``(name, name)`` of ``pystray.Icon(name,
     ...)``, e.g. ``"Probe": ("probe" "probe")``. On a desktop with a StatusNotifier host (KDE,
     GNOME with the extension) it registers over D-Bus instead and does *not* dock in trayer.
-    It logs a harmless ``Gdk-CRITICAL ... gdk_window_thaw_toplevel_updates`` at start.
+    It logs a ``Gdk-CRITICAL ... gdk_window_thaw_toplevel_updates`` at start: the library's
+    fallback names its GtkStatusIcon after creating it, which hides and re-shows the icon
+    (``rolebar tray`` uses the gtk backend where no StatusNotifier host runs: tray/backend.py).
   * ``gtk``: a ``GtkStatusIcon`` that trayer docks. **Right click (button 3) opens the menu;
     left click (button 1) runs the default item** (``MenuItem(..., default=True)``) and opens
     nothing. The docked window is named after the program (``probe_icon.py``), WM_CLASS
