@@ -92,6 +92,17 @@ class DemoRun:
                                  f"{self.proc.tail()}")
         return True
 
+    def identity(self) -> str:
+        """The ARN that the demo's own "try it from another terminal" line prints (the real
+        AWS CLI through [tray-managed]); empty when it fails."""
+        assert self.proc.log is not None
+        said = "try it from another terminal: "
+        line = next(x for x in self.proc.log.read_text().splitlines() if said in x)
+        done = subprocess.run(["bash", "-c", line.split(said, 1)[1]], capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL,
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(self.root)})
+        return str(json.loads(done.stdout)["Arn"]) if done.returncode == 0 else ""
+
     def section(self, name: str = "tray-managed") -> dict[str, str]:
         """The keys of a section rolebar manages; empty while it is missing."""
         if section_status(self.credentials, name) != "managed":
@@ -308,8 +319,11 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     dev = harness.wait_until(run.section, 10, what="[tray-managed] for project-dev")
     spent = step_at(time.time())  # generate_token's code was this step's or an earlier one
     assert time.monotonic() - chosen < 10
-    assert dev["aws_access_key_id"].startswith("ASIA")
+    # The default style: the AWS CLI asks rolebar, which answers from the demo's engine.
+    assert dev["credential_process"].endswith(" process --section tray-managed")
     assert dev["region"] == demo.REGION
+    assert "assumed-role/developer/" in harness.wait_until(run.identity, 30,
+                                                           what="project-dev's identity")
     assert "tray: select project-dev" in run.log()
 
     wait_for_tooltip(r"rolebar demo: project-dev: \d+ min left")
@@ -335,8 +349,8 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     time.sleep(0.2)
     harness.key("Escape")
     harness.wait_until(lambda: not visible("zenity"), 10, what="the prompt to close")
-    assert run.alive() and run.section() == dev
-    wait_for_tooltip("rolebar demo: project-prd: needs an MFA code")
+    assert run.alive() and run.section() == dev  # the same line: it asks for project-prd now
+    wait_for_tooltip("rolebar demo: Switching to project-prd: waiting for a one-time code")
     _, rows = open_menu(icon, artifacts / "menu-code-needed.png", rows=13)
     assert [r.grey for r in rows[:4]] == [True, True, True, False], rows
     choose("Down")  # Enter MFA code...
@@ -349,12 +363,10 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     assert code.returncode == 0, code.stderr
     assert re.fullmatch(r"\d{6}\n", code.stdout)
     type_into(prompt, code.stdout.strip())
-    def rewritten() -> dict[str, str]:
-        now = run.section()
-        return now if now != dev else {}
-
-    prd = harness.wait_until(rewritten, 15, what="[tray-managed] rewritten for project-prd")
-    assert prd["aws_access_key_id"].startswith("ASIA")
+    wait_for_tooltip(r"rolebar demo: project-prd: \d+ min left")
+    prd = run.section()
+    assert prd == dev  # the section points at rolebar; rolebar now answers for project-prd
+    assert run.identity().startswith("arn:aws:sts::222222222222:assumed-role/operator/")
     assert not visible("zenity")
     assert "asking for a code for profile project-prd" in run.log()
 

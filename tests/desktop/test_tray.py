@@ -33,6 +33,7 @@ from .harness import NotificationCapture, Started
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(90)]
 
 ROLEBAR = str(Path(sys.executable).with_name("rolebar"))
+AWS_CLI = str(Path(sys.executable).with_name("aws"))
 DEV_ROLE = "arn:aws:iam::111111111111:role/developer"
 OPS_ROLE = "arn:aws:iam::111111111111:role/operator"
 TOKEN_SCRIPT = """\
@@ -106,6 +107,16 @@ class Aws:
         if section_status(self.credentials, name) != "managed":
             return None
         return read_section(self.credentials, name)
+
+    def identity(self, name: str = "tray-managed") -> str | None:
+        """The ARN the real AWS CLI gets through [name] (process style by default: it runs
+        `rolebar process --section NAME`), or None when it gets none."""
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        done = subprocess.run([AWS_CLI, "sts", "get-caller-identity", "--output", "json"],
+                              env={**env, **self.env, "AWS_PROFILE": name},
+                              capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL, start_new_session=True)
+        return str(json.loads(done.stdout)["Arn"]) if done.returncode == 0 else None
 
     def log(self) -> str:
         path = self.home / ".local" / "state" / "rolebar" / "log" / "rolebar.log"
@@ -242,8 +253,11 @@ def test_icon_docks_menu_opens_and_choosing_a_profile_writes_the_section(
     tray.choose("Down", "Down")  # None, project-dev
     section = harness.wait_until(aws.section, 10, what="[tray-managed] written")
     elapsed = time.monotonic() - started
-    assert section["aws_access_key_id"].startswith("ASIA")
+    # The default style: the SDKs and the CLI ask rolebar, which answers from the engine.
+    assert section["credential_process"] == f"{ROLEBAR} process --section tray-managed"
     assert elapsed < 10
+    dev = harness.wait_until(aws.identity, 30, what="project-dev through [tray-managed]")
+    assert "assumed-role/developer/" in dev
     # The menu now shows the choice and the time left.
     menu = tray.open_menu()
     # GTK draws the rows a moment after the menu window maps.
@@ -252,10 +266,10 @@ def test_icon_docks_menu_opens_and_choosing_a_profile_writes_the_section(
     harness.screenshot(tray.artifacts / "menu-selected.png")
     harness.key("Escape")
 
-    # Another profile: the same section now holds the other role's keys.
+    # Another profile: the same section now answers as the other role.
     tray.choose("Down", "Down", "Down")  # None, project-dev, project-ops
-    harness.wait_until(lambda: (s := aws.section()) and s != section, 10,
-                       what="[tray-managed] rewritten for project-ops")
+    harness.wait_until(lambda: "assumed-role/operator/" in (aws.identity() or ""), 30,
+                       what="[tray-managed] answering for project-ops")
     tray.quit_by_menu()
     assert tray.status() == 0
 
@@ -275,7 +289,10 @@ def test_keep_fresh_checkbox_keeps_a_second_section(
     harness.key("Return")
     section = harness.wait_until(lambda: aws.section("tray-managed-project-ops"), 10,
                                  what="[tray-managed-project-ops] written")
-    assert section["aws_access_key_id"].startswith("ASIA")
+    assert section["credential_process"].endswith(" --section tray-managed-project-ops")
+    ops = harness.wait_until(lambda: aws.identity("tray-managed-project-ops"), 30,
+                             what="project-ops through its own section")
+    assert "assumed-role/operator/" in ops
     assert aws.section() is None  # [tray-managed] itself stays unselected
     tray.quit_by_menu()
     assert tray.status() == 0
@@ -301,7 +318,7 @@ def test_code_needed_notifies_prompts_and_the_typed_code_writes_the_section(
     time.sleep(0.2)
     harness.key("Escape")
     harness.wait_until(lambda: not visible_prompts(), 10, what="the prompt to close")
-    assert tray.alive() and aws.section() is None
+    assert tray.alive() and aws.double.counts.get("AssumeRole", 0) == 0
     tray.open_menu()
     harness.screenshot(tray.artifacts / "menu-code-needed.png")
     harness.key("Down")  # the first selectable item is "Enter MFA code..."
@@ -309,8 +326,9 @@ def test_code_needed_notifies_prompts_and_the_typed_code_writes_the_section(
     prompt = wait_for_prompt()
 
     type_into(prompt, aws.code())
-    section = harness.wait_until(aws.section, 15, what="[tray-managed] written after the code")
-    assert section["aws_access_key_id"].startswith("ASIA")
+    harness.wait_until(lambda: aws.double.counts.get("AssumeRole"), 15,
+                       what="project-dev fetched after the code")
+    assert "assumed-role/developer/" in (aws.identity() or "")  # from the engine's cache
     assert not visible_prompts()
     assert aws.double.counts.get("GetSessionToken") == 1
     assert_no_secret(aws, note, aws.log())
