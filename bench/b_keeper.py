@@ -92,7 +92,7 @@ def freshness_and_calls() -> list[Row]:
 
     with sts_double(ROLE_ARNS, role_lifetime=SHORT_LIFETIME, session_lifetime=3600) as double, \
             aws_setup(double, ["member"], token_python=sys.executable) as setup:
-        with keeper(setup, "member-0"):
+        with keeper(setup, "member-0", "--style", "keys"):
             before = dict(double.counts)  # type: ignore[attr-defined]
             started = time.monotonic()
             log(f"keeper: reading [tray-managed] every 0.2 s for {READ_SECONDS:.0f} s")
@@ -187,7 +187,7 @@ def idle() -> list[Row]:
         return [row("keeper idle CPU", float("nan"), "%", "needs /proc (Linux)")]
     with sts_double(ROLE_ARNS, role_lifetime=3600, session_lifetime=43200) as double, \
             aws_setup(double, ["member"], token_python=sys.executable) as setup, \
-            keeper(setup, "member-0") as proc:
+            keeper(setup, "member-0", "--style", "keys") as proc:
         time.sleep(5)  # let the first write and its re-check settle
         log(f"keeper: idle for {IDLE_SECONDS:.0f} s")
         cpu0, _, sw0 = _proc(proc.pid)
