@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -33,12 +31,19 @@ from rolebar.core.autostart import AutoStart
 from rolebar.core.errors import RolebarError
 from rolebar.core.keeper import Event, KeeperState, Style
 from rolebar.tray import menu as menus
+from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.py)
+    SETUP_HINT,
+    check_backend,
+    install_glib_signals,
+    is_glib,
+    on_icon_thread,
+    open_path,
+)
 from rolebar.tray.notify import Notifier, default_sender
 from rolebar.tray.prompts import Prompts
 
 log = logging.getLogger(__name__)
 
-SETUP_HINT = "bash scripts/setup"
 TICK = 15.0  # seconds between clock ticks: the status line counts minutes
 ICON_SIZE = 32
 
@@ -343,80 +348,6 @@ def relabel_first_item(icon: Any, text: str) -> bool:
         return False
     children[0].set_label(text)
     return True
-
-
-def is_glib() -> bool:
-    return sys.platform not in ("darwin", "win32")
-
-
-def on_icon_thread(fn: Callable[[], None]) -> None:
-    """Run `fn` on the thread that runs the icon's loop."""
-    if is_glib():
-        from gi.repository import GLib
-
-        def once() -> bool:
-            try:
-                fn()
-            except Exception:
-                log.exception("tray: updating the icon failed")
-            return False
-
-        GLib.idle_add(once)
-    elif sys.platform == "darwin":
-        from PyObjCTools import AppHelper  # type: ignore[import-not-found]
-
-        AppHelper.callAfter(fn)
-    else:
-        # pystray's win32 backend posts its own messages to the icon's window thread.
-        fn()
-
-
-def install_glib_signals(stop: Callable[[], None]) -> None:
-    """SIGINT and SIGTERM through the GLib loop, from before it runs until the end.
-
-    Python's own SIGINT handler goes first: while it is installed, PyGObject's loop puts
-    its own in place of GLib's and raises KeyboardInterrupt after the loop returns.
-    """
-    from gi.repository import GLib
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-    def handler(signum: int) -> bool:
-        log.info("tray: signal %d", signum)
-        stop()
-        return True  # stay: a second signal while quitting must not kill it (status 143)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, handler, signum)
-
-
-def open_path(path: str) -> None:
-    """Open a file in the desktop's default application."""
-    if sys.platform == "win32":
-        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
-        return
-    opener = "open" if sys.platform == "darwin" else "xdg-open"
-    try:
-        subprocess.Popen([opener, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError as exc:
-        log.warning("tray: cannot open %s with %s (%s)", path, opener, exc.strerror or exc)
-
-
-def check_backend() -> str | None:
-    """None if pystray has a menu here; otherwise the one line to print."""
-    try:
-        import pystray
-    except Exception as exc:  # pystray raises ImportError, Xlib display errors, ...
-        if is_glib() and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            return "tray: no display (DISPLAY is not set); use `rolebar keep` without one"
-        return f"tray: cannot load a tray backend ({type(exc).__name__}: {exc})"
-    if not pystray.Icon.HAS_MENU:
-        backend = pystray.Icon.__module__.rsplit(".", 1)[-1].lstrip("_")
-        return (f"tray: pystray's {backend} backend has no menu: PyGObject is missing "
-                f"(pystray needs it for its AppIndicator and GTK backends); install it "
-                f"with `{SETUP_HINT}` (see the README)")
-    return None
 
 
 # -- main ------------------------------------------------------------------------------------
