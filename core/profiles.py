@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from rolebar.core import paths
 from rolebar.core.credentials import Keys
+from rolebar.core.endpoints import check_sts_endpoint
 from rolebar.core.errors import ConfigError, ProfileNotFound
 
 log = logging.getLogger(__name__)
@@ -79,19 +80,24 @@ class ProfileInfo:
 class Catalog:
     """The parsed AWS files of one moment."""
 
-    def __init__(self, profiles: dict[str, dict[str, Any]], files: tuple[Path, Path]) -> None:
+    def __init__(self, profiles: dict[str, dict[str, Any]], files: tuple[Path, Path],
+                 services: dict[str, Any] | None = None,
+                 env: Mapping[str, str] = os.environ) -> None:
         self._profiles = profiles
         self.files = files
+        self._services = services or {}
+        self._env = env
 
     @classmethod
     def load(cls, env: Mapping[str, str] = os.environ) -> Catalog:
         config, creds = paths.aws_config_file(env), paths.aws_credentials_file(env)
         profiles: dict[str, dict[str, Any]] = {}
-        for name, values in _parse(config, config=True).items():
+        parsed = _load_config(config)
+        for name, values in parsed.get("profiles", {}).items():
             profiles[name] = dict(values)
         for name, values in _parse(creds, config=False).items():
             profiles.setdefault(name, {}).update(values)
-        return cls(profiles, (config, creds))
+        return cls(profiles, (config, creds), dict(parsed.get("services", {})), env)
 
     @property
     def names(self) -> list[str]:
@@ -105,7 +111,7 @@ class Catalog:
             if "role_arn" not in values and "mfa_serial" not in values:
                 continue
             try:
-                plan = self.plan(name)
+                plan = self._plan(name)  # the endpoint is checked when it is used
             except ConfigError as exc:
                 log.debug("profile %s: not assumable: %s", name, exc.cause)
                 continue
@@ -128,6 +134,12 @@ class Catalog:
             ) from None
 
     def plan(self, name: str) -> Plan:
+        plan = self._plan(name)
+        # Before any code is asked for: an endpoint botocore cannot use fails every call.
+        check_sts_endpoint(name, self._profiles[name], self._services, self._env)
+        return plan
+
+    def _plan(self, name: str) -> Plan:
         values = self.values(name)
         if "credential_source" in values:
             raise ConfigError(f"profile {name}", "credential_source is not supported")
@@ -288,7 +300,7 @@ def _session_name(profile: str, configured: str | None) -> str:
 
 def config_profile_names(path: Path) -> frozenset[str]:
     """The profiles a config file defines (`[default]` and `[profile x]` blocks)."""
-    return frozenset(_parse(path, config=True))
+    return frozenset(_load_config(path).get("profiles", {}))
 
 
 def none_found(env: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
@@ -301,7 +313,12 @@ def none_found(env: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
     )
 
 
-def _parse(path: Path, *, config: bool) -> dict[str, dict[str, Any]]:
+def _load_config(path: Path) -> dict[str, Any]:
+    """botocore's view of a config file: `profiles`, `sso_sessions` and `services`."""
+    return _parse(path, config=True)
+
+
+def _parse(path: Path, *, config: bool) -> dict[str, Any]:
     if not path.exists():
         return {}
     if not path.is_file():  # botocore would raise ConfigNotFound for a directory
@@ -311,8 +328,7 @@ def _parse(path: Path, *, config: bool) -> dict[str, dict[str, Any]]:
 
     try:
         if config:
-            parsed: dict[str, Any] = botocore.configloader.load_config(str(path))
-            return dict(parsed.get("profiles", {}))
+            return dict(botocore.configloader.load_config(str(path)))
         return dict(botocore.configloader.raw_config_parse(str(path)))
     except botocore.exceptions.ConfigParseError:
         raise ConfigError(str(path), "cannot be parsed (malformed INI)") from None
