@@ -134,7 +134,7 @@ def authorize_url(oidc: Any, client_id: str, redirect_uri: str, state: str, chal
 
 def _cached(session: SsoSession, created: dict[str, Any], registration: Registration
             ) -> CachedToken:
-    expires = time.time() + float(created["expiresIn"])
+    expires = float(int(time.time() + float(created["expiresIn"])))  # whole seconds, as filed
     return CachedToken(start_url=session.start_url, region=session.region,
                        access_token=created["accessToken"], expires=expires,
                        client_id=registration.client_id,

@@ -75,8 +75,8 @@ class Tokens:
         """One refresh grant; SignInNeeded when none can work."""
         if not current.renewable:
             raise SignInNeeded(session, "no-refresh-token")
-        expires = current.registration_expires
-        if expires is not None and expires <= self._now():
+        ends = current.registration_expires
+        if ends is not None and ends <= self._now():
             raise SignInNeeded(session, "registration-expired")
         assert current.client_id and current.client_secret and current.refresh_token
         oidc = clients.oidc(session.region, session.profile, session.subject)
@@ -92,8 +92,8 @@ class Tokens:
                 raise SignInNeeded(session, REFUSED_RENEWAL[exc.code]) from exc
             raise
         log.info("%s: access token renewed with the refresh token", session.subject)
-        return current.renewed(answer["accessToken"], started + float(answer["expiresIn"]),
-                               answer.get("refreshToken"))
+        expires = float(int(started + float(answer["expiresIn"])))  # whole seconds, as filed
+        return current.renewed(answer["accessToken"], expires, answer.get("refreshToken"))
 
     def _unrenewed(self, session: SsoSession, current: CachedToken, rejected: str | None,
                    exc: SignInNeeded | SsoError) -> AccessToken:
