@@ -58,7 +58,11 @@ def sign_in(engine: Engine, profile: str, *, code: str | None = None,
             region: str | None = None, destination: str | None = None,
             opener: Opener = urllib.request.urlopen) -> str:
     """The login URL for `profile`'s role (a secret: see the module's docstring)."""
-    to = target(engine.plan(profile), engine.env, region, destination)
+    catalog = engine.catalog()
+    values = catalog.values(profile)  # ProfileNotFound names the files
+    if "role_arn" not in values and "sso_role_name" not in values:
+        raise not_a_role(profile)  # before a code is spent on an MFA session
+    to = target(catalog.plan(profile), engine.env, region, destination)
     creds = engine.credentials(profile, code=code)
     token = signin_token(to, creds, session_duration(creds, engine.clock(), to.chained),
                          opener)
@@ -70,9 +74,13 @@ def sign_in(engine: Engine, profile: str, *, code: str | None = None,
 def check_role(plan: Plan) -> None:
     """Refuse a profile whose credentials the federation endpoint would refuse."""
     if not plan.roles:
-        raise ConfigError(f"profile {plan.profile}", "is not a role: the console takes role "
-                          "credentials only, never MFA session (GetSessionToken) "
-                          "credentials or long-term keys")
+        raise not_a_role(plan.profile)
+
+
+def not_a_role(profile: str) -> ConfigError:
+    return ConfigError(f"profile {profile}", "is not a role: the console takes role "
+                       "credentials only, never MFA session (GetSessionToken) credentials "
+                       "or long-term keys")
 
 
 def partition_of(role_arn: str | None, region: str | None) -> str:
@@ -148,8 +156,8 @@ def signin_token(to: Target, creds: Credentials, duration: int | None,
         with opener(request, timeout=TIMEOUT) as answer:
             body = answer.read(64 * 1024)
     except urllib.error.HTTPError as exc:
-        raise RolebarError(subject, f"the console sign-in endpoint refused the credentials "
-                           f"(HTTP {exc.code}{_said(exc, creds)})") from None
+        raise RolebarError(subject, f"the console sign-in endpoint answered HTTP {exc.code}"
+                           f"{_said(exc, creds)}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or type(exc).__name__
         raise RolebarError(subject, f"cannot reach the console sign-in endpoint "

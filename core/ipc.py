@@ -25,6 +25,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,10 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 SOCKET = "engine.sock"
 PORT_FILE = "engine-port.json"  # Windows: {"port": N, "token": "..."}
 MAX_LINE = 64 * 1024
+# A whole request line must arrive within this (a client that drips bytes or sends
+# nothing is dropped), and at most this many connections are served at once.
+REQUEST_TIMEOUT = 5.0
+MAX_CONNECTIONS = 64
 # sockaddr_un holds 108 bytes on Linux, 104 on macOS; longer paths go through a dir fd.
 _SUN_PATH = 100
 USE_UNIX = hasattr(socket, "AF_UNIX") and os.name == "posix"
@@ -51,11 +56,16 @@ _serving = threading.Event()
 
 
 class Server:
-    """Serves `handler` on the channel; one daemon thread per connection."""
+    """Serves `handler` on the channel; one daemon thread per connection, at most
+    `max_connections` of them, each reading its request within `request_timeout`."""
 
-    def __init__(self, handler: Handler, root: Path | None = None) -> None:
+    def __init__(self, handler: Handler, root: Path | None = None, *,
+                 request_timeout: float = REQUEST_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self._handler = handler
         self._root = root
+        self._request_timeout = request_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -88,7 +98,9 @@ class Server:
             self._token = secrets.token_urlsafe(32)
             write_private(folder / PORT_FILE,
                            json.dumps({"port": sock.getsockname()[1], "token": self._token}))
-        sock.listen(16)
+        # Many clients at once (an IDE's SDKs, `rolebar process` bursts): a full backlog makes
+        # a Unix-socket connect fail at once (EAGAIN) rather than wait.
+        sock.listen(socket.SOMAXCONN)
         self._sock = sock
         self._stopping.clear()
         self._thread = threading.Thread(target=self._serve, name="rolebar-ipc", daemon=True)
@@ -124,33 +136,48 @@ class Server:
             if self._stopping.is_set():
                 conn.close()
                 return
-            threading.Thread(target=self._answer, args=(conn,), name="rolebar-ipc-conn",
-                             daemon=True).start()
+            # All slots taken: one frees within a request's time unless every connection
+            # waits in a handler (a code prompt); then this one is dropped, not queued.
+            if not self._slots.acquire(timeout=self._request_timeout):
+                log.warning("ipc: too many connections at once; dropped one")
+                conn.close()
+                continue
+            try:
+                threading.Thread(target=self._answer, args=(conn,), name="rolebar-ipc-conn",
+                                 daemon=True).start()
+            except RuntimeError:  # no thread to be had: drop this one, keep accepting
+                self._slots.release()
+                conn.close()
 
     def _answer(self, conn: socket.socket) -> None:
         with conn:
             try:
-                if not _same_user(conn):
-                    log.warning("ipc: refused a connection from another user")
-                    return
-                conn.settimeout(5.0)
-                request = json.loads(_read_line(conn))
-                conn.settimeout(None)
-                if not isinstance(request, dict):
-                    raise ValueError("not an object")
-                if not USE_UNIX and not hmac.compare_digest(
-                        str(request.get("token", "")), self._token):
-                    log.warning("ipc: refused a connection without the token")
-                    return
-                request.pop("token", None)
-                try:
-                    reply = self._handler(request)
-                except Exception:  # the handler's bugs must not kill the channel
-                    log.exception("ipc: op %s failed", request.get("op"))
-                    reply = {"ok": False, "error": "internal error"}
-                conn.sendall(json.dumps(reply).encode() + b"\n")
+                self._answer_one(conn)
             except (OSError, ValueError) as exc:
                 log.debug("ipc: dropped a connection (%s)", type(exc).__name__)
+            finally:
+                self._slots.release()
+
+    def _answer_one(self, conn: socket.socket) -> None:
+        if not _same_user(conn):
+            log.warning("ipc: refused a connection from another user")
+            return
+        deadline = time.monotonic() + self._request_timeout
+        request = json.loads(_read_line(conn, deadline))
+        conn.settimeout(self._request_timeout)  # for sending the answer
+        if not isinstance(request, dict):
+            raise ValueError("not an object")
+        if not USE_UNIX and not hmac.compare_digest(
+                str(request.get("token", "")), self._token):
+            log.warning("ipc: refused a connection without the token")
+            return
+        request.pop("token", None)
+        try:
+            reply = self._handler(request)
+        except Exception:  # the handler's bugs must not kill the channel
+            log.exception("ipc: op %s failed", request.get("op"))
+            reply = {"ok": False, "error": "internal error"}
+        conn.sendall(json.dumps(reply).encode() + b"\n")
 
 
 def call(op: str, *, timeout: float = 2.0, root: Path | None = None,
@@ -216,7 +243,7 @@ def _connect(folder: Path, timeout: float) -> Iterator[socket.socket]:
         sock.settimeout(timeout)
         try:
             with _address(folder / SOCKET) as address:
-                sock.connect(address)
+                _connect_unix(sock, address, timeout)
         except BaseException:
             sock.close()
             raise
@@ -225,6 +252,19 @@ def _connect(folder: Path, timeout: float) -> Iterator[socket.socket]:
         sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     with sock:
         yield sock
+
+
+def _connect_unix(sock: socket.socket, address: str, timeout: float) -> None:
+    """Connect, waiting while the engine's backlog is full (EAGAIN) up to `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock.connect(address)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextlib.contextmanager
@@ -240,10 +280,16 @@ def _address(path: Path) -> Iterator[str]:
         os.close(fd)
 
 
-def _read_line(sock: socket.socket) -> str:
+def _read_line(sock: socket.socket, deadline: float | None = None) -> str:
+    """One line of at most MAX_LINE bytes; with `deadline` (monotonic), all of it by then."""
     chunks: list[bytes] = []
     size = 0
     while True:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request did not arrive in time")
+            sock.settimeout(left)
         chunk = sock.recv(4096)
         if not chunk:
             break

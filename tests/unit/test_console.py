@@ -127,12 +127,12 @@ def test_a_refusal_is_one_line_that_never_repeats_what_was_sent() -> None:
     to = console.target(plan(ROLE), {})
     with pytest.raises(RolebarError) as caught:
         console.signin_token(to, creds(), 3600, Opener(403, b"Credentials have expired\nmore"))
-    assert str(caught.value) == ("profile p: the console sign-in endpoint refused the "
-                                 "credentials (HTTP 403: Credentials have expired)")
+    assert str(caught.value) == ("profile p: the console sign-in endpoint answered HTTP 403: "
+                                 "Credentials have expired")
     assert caught.value.exit_code == 1
     with pytest.raises(RolebarError) as caught:
         console.signin_token(to, creds(), 3600, Opener(400, b"bad session " + b"s" * 40))
-    assert str(caught.value).endswith("(HTTP 400)")
+    assert str(caught.value).endswith("answered HTTP 400")
     with pytest.raises(RolebarError, match="gave no sign-in token"):
         console.signin_token(to, creds(), 3600, Opener(200, b"<html>"))
 
