@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
                             timeout=login_timeout(os.environ), say=_say)
     token = login(session, options)
     until = datetime.fromtimestamp(token.expires).astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    print(f"{session.subject}: signed in; the access token holds until {until} "
-          "and is renewed as needed")
+    then = "is renewed as needed" if token.renewable else "cannot be renewed (sign in again then)"
+    print(f"{session.subject}: signed in; the access token holds until {until} and {then}")
     return 0
 
 

@@ -78,7 +78,7 @@ def login(session: SsoSession, options: SignInOptions, tokens: Tokens | None = N
     with tokens.locks.lock(tokens.lock_name(session), timeout=60):
         tokens.files.store(session, cached)
     log.info("%s: signed in", session.subject)
-    return AccessToken(session, cached.access_token, cached.expires)
+    return AccessToken(session, cached.access_token, cached.expires, cached.renewable)
 
 
 def _with_registration(session: SsoSession, kind: Kind, registrations: Registrations,

@@ -31,11 +31,13 @@ LOCK_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class AccessToken:
-    """A bearer token for the portal; ``expires`` in POSIX seconds."""
+    """A bearer token for the portal; ``expires`` in POSIX seconds. ``renewable``: a
+    refresh token is on file (else the person signs in again when it expires)."""
 
     session: SsoSession
     value: str = field(repr=False)
     expires: float
+    renewable: bool = False
 
 
 class Tokens:
@@ -128,7 +130,7 @@ class Tokens:
 
 
 def _access(session: SsoSession, cached: CachedToken) -> AccessToken:
-    return AccessToken(session, cached.access_token, cached.expires)
+    return AccessToken(session, cached.access_token, cached.expires, cached.renewable)
 
 
 def token(session: SsoSession, *, window: float = RENEW_WINDOW) -> AccessToken:

@@ -36,6 +36,7 @@ def test_browser_sign_in_end_to_end(world: World) -> None:
     done = world.run("login", "sso-dev")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("sso-session corp: signed in; the access token holds until ")
+    assert done.stdout.endswith(" and is renewed as needed\n")
     assert world.opened() == [f"{world.sso.endpoint}/authorize"]
     authorize = next(w for w in done.stderr.split() if w.startswith("http"))
     query = parse_qs(urlsplit(authorize).query)
@@ -131,6 +132,7 @@ def test_the_older_form_signs_in_with_a_device_code_in_the_browser(world: World)
     token = world.token(OLD_START_URL)  # named after the start URL
     assert token["startUrl"] == OLD_START_URL and "refreshToken" not in token  # no scopes
     assert done.stdout.startswith("profile old-style: signed in")
+    assert done.stdout.endswith("cannot be renewed (sign in again then)\n")
 
 
 # -- what goes wrong ---------------------------------------------------------------------------
