@@ -144,7 +144,7 @@ class Endpoint:
         request = parse(head)
         if request is None:
             return _error(400, "BadRequest", "a malformed HTTP request")
-        if not self.loopback_host(request.header("host")):
+        if not loopback_host(request.header("host"), self.port):
             log.info("endpoint: refused a request for another host (DNS rebinding?)")
             return _error(403, "Forbidden", "the Host header must name a loopback address")
         token = request.header("authorization")
@@ -165,19 +165,6 @@ class Endpoint:
         if route is None:
             return _error(404, "NotFound", "the path is /section/NAME or /profile/NAME")
         return self._credentials(*route)
-
-    def loopback_host(self, value: str | None) -> bool:
-        if value is None:
-            return False
-        value = value.strip().lower()
-        port: str | None
-        if value.startswith("["):
-            host, _, rest = value.partition("]")
-            host += "]"
-            port = rest[1:] if rest.startswith(":") else (None if rest else "")
-        else:
-            host, _, port = value.partition(":")
-        return host in _LOOPBACK and port in ("", str(self.port))
 
     def _credentials(self, kind: str, name: str) -> Answer:
         try:
@@ -277,6 +264,21 @@ def parse(head: bytes) -> Request | None:
             return None
         headers.setdefault(name.lower(), []).append(value.strip())
     return Request(parts[0], parts[1], headers)
+
+
+def loopback_host(value: str | None, port: int) -> bool:
+    """`127.0.0.1`, `localhost` or `[::1]`, with no port or ours (the DNS-rebinding check)."""
+    if value is None:
+        return False
+    value = value.strip().lower()
+    found: str | None
+    if value.startswith("["):
+        host, _, rest = value.partition("]")
+        host += "]"
+        found = rest[1:] if rest.startswith(":") else (None if rest else "")
+    else:
+        host, _, found = value.partition(":")
+    return host in _LOOPBACK and found in ("", str(port))
 
 
 def parse_target(target: str) -> tuple[str, str] | None:

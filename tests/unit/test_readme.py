@@ -144,8 +144,18 @@ def test_shell_command(block: Block, words: list[str]) -> None:
         assert args == ["install", "pipx"], block
     elif program in ("pipx", "py"):
         check_pipx(program, args)
+    elif program == "docker":
+        check_docker(args)
     else:
         assert program in EXTERNAL, f"{block}: unknown command {program}; exercise it here"
+
+
+def check_docker(args: list[str]) -> None:
+    """The endpoint recipe: the host's network, and the two variables `rolebar env` sets."""
+    assert args[0] == "run", args
+    assert "--network host" in " ".join(args) or "--network=host" in args, args
+    passed = {args[i + 1] for i, a in enumerate(args[:-1]) if a == "-e"}
+    assert {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN"} <= passed
 
 
 def check_pipx(program: str, args: list[str]) -> None:
