@@ -17,7 +17,8 @@ import pytest
 from rolebar.core import paths
 from rolebar.core.cache import Cache, entry_name
 from tests.faults.helpers import answer, assert_one_line
-from tests.loopback.conftest import ROLEBAR, Aws
+from tests.loopback.clients.harness import Keep, fresh_keys, identity, wait_for
+from tests.loopback.conftest import DEV_ROLE, OPS_ROLE, ROLEBAR, Aws
 
 MB = 1024  # ru_maxrss is in KiB on Linux
 
@@ -171,3 +172,42 @@ def test_a_guard_file_of_the_wrong_shape_does_not_block_codes(aws: Aws, content:
     guard.chmod(0o600)
     answer(aws.run("process", "project-dev"))
     assert len(json.loads(guard.read_text())["used"]) == 1, "the guard was not rewritten"
+
+
+def test_keep_writes_other_sections_while_one_generate_token_hangs(
+        aws: Aws, detached: Path) -> None:
+    """Seen: `rolebar keep` wrote no section at all while one profile's generate_token
+    hung, also for profiles whose command works. The hung one comes first here."""
+    other = aws.double.add_user("other", account="000000000000")
+    other_secret = aws.home / ".totp-other"
+    other_secret.write_text(str(other.totp_secret))
+    other_secret.chmod(0o600)
+    hung = detaching_command(aws, detached, "time.sleep(300)")
+    aws.write_config(generate_token=False, extra=f"""
+[profile hung]
+role_arn = {OPS_ROLE}
+mfa_serial = {aws.user.mfa_serial}
+source_profile = my-company
+generate_token = {hung}
+
+[profile other-dev]
+role_arn = {DEV_ROLE}
+mfa_serial = {other.mfa_serial}
+source_profile = other-src
+generate_token = {sys.executable} {aws.home / "otp_code.py"} {other_secret}
+""")
+    with aws.credentials.open("a") as f:
+        f.write(f"\n[other-src]\naws_access_key_id = {other.access_key_id}\n"
+                f"aws_secret_access_key = {other.secret_access_key}\n")
+    for profile, name in [("hung", "a-hung"), ("other-dev", "b-other")]:
+        assert aws.run("select", profile, "--section", name, "--style", "keys").returncode == 0
+    with Keep(aws, "keep", env={"ROLEBAR_TOKEN_TIMEOUT": "100"}) as keep:
+        keys = wait_for(lambda: fresh_keys(aws, "b-other"), 60, what="[b-other]")
+        assert "assumed-role/developer/" in identity(keys)
+        assert detached.exists(), "the hung generate_token never ran"
+        status = json.loads(aws.run("status", "--json").stdout)
+        health = {s["name"]: s["health"] for s in status["sections"]}
+        assert health == {"a-hung": "refreshing", "b-other": "fresh"}
+        assert fresh_keys(aws, "a-hung") is None
+        assert keep.stop() == 0
+    assert list(aws.double.codes_seen) == [str(other.mfa_serial)]  # none for the hung one
