@@ -215,7 +215,7 @@ def test_a_session_needing_a_code_is_announced_ahead_and_renewed_without_a_gap(
     """No generate_token: the tray is told before the MFA session ends, not after."""
     aws.write_config(generate_token=False)
     aws.double.role_lifetime, aws.double.session_lifetime = 16, 60  # lead: 15 s
-    aws.run("select", "project-dev")
+    aws.run("select", "project-dev", "--style", "keys")
     service = EngineService("tray", answers_codes=True,
                             engine=Engine(interactive=False, extra_sources=()))
     events: list[tuple[float, Event]] = []
