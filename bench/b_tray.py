@@ -134,7 +134,7 @@ def idle(env: dict[str, str], logs: Path, setup: Setup) -> tuple[float, int]:
 
 MENU_PROBE = f"""
 import json, time
-from rolebar.core.keeper import KeeperState, SectionState
+from rolebar.core.state import KeeperState, SectionState
 from rolebar.tray import menu
 from rolebar.tray.app import relabel_first_item, to_pystray
 import pystray

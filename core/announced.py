@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rolebar.core.keeper import Event, KeeperState
+    from rolebar.core.state import Event, KeeperState
 
 
 class Announced:

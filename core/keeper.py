@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from rolebar.core import paths
 from rolebar.core.announced import Announced
@@ -60,7 +60,6 @@ from rolebar.core.schedule import (
 )
 from rolebar.core.sections import (
     SWITCHING_KEY,
-    Style,
     check_section,
     found_style,
     rolebar_command,
@@ -68,6 +67,16 @@ from rolebar.core.sections import (
     switching_values,
 )
 from rolebar.core.settings import DEFAULT_SECTION, SectionSetting, Settings
+from rolebar.core.state import (
+    CodeNeed,
+    Event,
+    EventKind,
+    Health,
+    KeeperState,
+    Listener,
+    SectionState,
+    Style,
+)
 from rolebar.core.sts import InvalidCode
 
 if TYPE_CHECKING:
@@ -80,52 +89,6 @@ log = logging.getLogger(__name__)
 # Where the codes given to `submit_code` come from, as the log names it.
 TYPED = "the prompt"
 
-Health = Literal["idle", "fresh", "refreshing", "needs_code", "error"]
-EventKind = Literal[
-    "state",           # anything changed; the tray rebuilds its menu
-    "code_needed",     # a code is needed that generate_token could not supply (once per need)
-    "session_ending",  # an MFA session ends within 10 minutes and renewing it needs a code
-    "refresh_failed",  # refreshing keeps failing (after retries)
-    "section_refused", # a section exists without the marker; rolebar leaves it alone
-]
-
-
-@dataclass(frozen=True)
-class SectionState:
-    name: str
-    profile: str | None
-    style: Style
-    health: Health
-    expires: float | None  # POSIX seconds of the credentials in the section
-    problem: str | None  # one user-facing sentence, never a secret
-    # Another profile was selected and its credentials are not in the section yet: it
-    # holds none meanwhile (keys), or `process --section` waits for the new ones.
-    switching: bool = False
-
-
-@dataclass(frozen=True)
-class CodeNeed:
-    device: str
-    profile: str
-    reason: str | None = None  # why a code is asked for again (codes.REUSED, codes.WRONG)
-
-
-@dataclass(frozen=True)
-class KeeperState:
-    sections: tuple[SectionState, ...]
-    profiles: tuple[str, ...]  # the assumable profiles, sorted
-    needs: tuple[CodeNeed, ...]  # codes the keeper is waiting for
-    sessions: tuple[tuple[str, float], ...]  # (MFA device, session expiry)
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: EventKind
-    subject: str  # "section NAME", "profile NAME" or the MFA device
-    message: str  # one user-facing sentence, never a secret
-
-
-Listener = Callable[[KeeperState, Event], None]
 
 # -- internal records -------------------------------------------------------------------------
 

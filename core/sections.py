@@ -8,12 +8,10 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 from rolebar.core.credentials import Credentials
 from rolebar.core.errors import ConfigError, SectionError
-
-Style = Literal["keys", "process"]
+from rolebar.core.state import Style
 
 # What a section name may hold: configparser reads a header up to its last "]", and
 # botocore strips the name; keep to names every tool reads the same way.

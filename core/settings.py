@@ -27,7 +27,8 @@ from rolebar.core import paths
 from rolebar.core.atomic import write_private
 from rolebar.core.errors import ConfigError
 from rolebar.core.fastpath import SECTIONS_INDEX
-from rolebar.core.sections import Style, check_section
+from rolebar.core.sections import check_section
+from rolebar.core.state import Style
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from rolebar.core import logs
 from rolebar.core.autostart import AutoStart
 from rolebar.core.errors import RolebarError
-from rolebar.core.keeper import Event, KeeperState, Style
+from rolebar.core.state import Event, KeeperState, Style
 from rolebar.tray import menu as menus
 from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.py)
     SETUP_HINT,

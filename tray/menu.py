@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rolebar.core.keeper import KeeperState, SectionState
 from rolebar.core.profiles import none_found
 from rolebar.core.settings import DEFAULT_STYLE
+from rolebar.core.state import KeeperState, SectionState
 
 TRAY_SECTION = "tray-managed"
 # More profiles than this go into a "Role" submenu rather than the top level.

@@ -18,7 +18,7 @@ from types import FrameType
 
 from rolebar.core import codes, demo
 from rolebar.core.errors import ConfigError, RolebarError
-from rolebar.core.keeper import Event, KeeperState
+from rolebar.core.state import Event, KeeperState
 
 TRAY_DEMO = "rolebar.tray.demo"
 

@@ -18,9 +18,9 @@ from types import FrameType
 from rolebar.core.codes import TerminalPrompt
 from rolebar.core.commands.select import apply_without_engine, check_selectable, record
 from rolebar.core.errors import printable
-from rolebar.core.keeper import Event, KeeperState
 from rolebar.core.service import EngineService
 from rolebar.core.settings import DEFAULT_SECTION, STYLES
+from rolebar.core.state import Event, KeeperState
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,8 +17,9 @@ import sys
 from rolebar.core import ipc, paths
 from rolebar.core.engine import Engine
 from rolebar.core.errors import ConfigError
-from rolebar.core.sections import Style, check_section, found_style, switching_values
+from rolebar.core.sections import check_section, found_style, switching_values
 from rolebar.core.settings import DEFAULT_SECTION, STYLES, SectionSetting, Settings
+from rolebar.core.state import Style
 
 NO_ENGINE = ("rolebar: no engine is running; start one with `rolebar keep` (or `rolebar tray`)"
              " to keep [{section}] fresh")

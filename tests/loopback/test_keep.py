@@ -12,8 +12,8 @@ import time
 import pytest
 
 from rolebar.core.engine import Engine
-from rolebar.core.keeper import Event, KeeperState
 from rolebar.core.service import EngineService
+from rolebar.core.state import Event, KeeperState
 from tests.loopback.clients.harness import (
     Keep,
     fresh_keys,

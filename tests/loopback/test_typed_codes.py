@@ -14,8 +14,8 @@ import pytest
 from rolebar.core.cache import Cache
 from rolebar.core.codes import REUSED, WRONG, Guard
 from rolebar.core.engine import Engine
-from rolebar.core.keeper import CodeNeed, Event, KeeperState
 from rolebar.core.service import EngineService
+from rolebar.core.state import CodeNeed, Event, KeeperState
 from rolebar.core.stsdouble import totp
 from tests.loopback.clients.harness import fresh_keys, wait_for
 from tests.loopback.conftest import Aws

@@ -13,10 +13,11 @@ from rolebar.core.codes import REUSED, WRONG, CodeRequest
 from rolebar.core.credentials import Credentials
 from rolebar.core.credfile import MARKER_LINE, SectionWriter
 from rolebar.core.errors import CodeReusedError, NoCodeError, ProfileNotFound, StsError
-from rolebar.core.keeper import CodeNeed, Event, Keeper, KeeperState
+from rolebar.core.keeper import Keeper
 from rolebar.core.schedule import FAILS_BEFORE_NOTICE, backoff, deadlines, session_lead
 from rolebar.core.sections import section_values
 from rolebar.core.settings import Settings, tray_section
+from rolebar.core.state import CodeNeed, Event, KeeperState
 from rolebar.core.sts import InvalidCode
 
 DEVICE = "arn:aws:iam::000000000000:mfa/member"

@@ -12,8 +12,8 @@ import pytest
 
 from rolebar.core.credfile import SectionWriter
 from rolebar.core.errors import StsError
-from rolebar.core.keeper import SectionState
 from rolebar.core.sections import SWITCHING_KEY, found_style, style_in_file, switching_values
+from rolebar.core.state import SectionState
 from tests.unit.test_keeper import DEVICE, Rig
 
 

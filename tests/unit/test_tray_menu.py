@@ -10,7 +10,7 @@ import pytest
 
 from rolebar.core.codes import REUSED
 from rolebar.core.errors import ConfigError
-from rolebar.core.keeper import CodeNeed, Event, KeeperState, SectionState
+from rolebar.core.state import CodeNeed, Event, KeeperState, SectionState
 from rolebar.tray import menu
 from rolebar.tray.app import TrayApp, active_keys, event_key
 from rolebar.tray.menu import SEPARATOR, Item
