@@ -1,11 +1,29 @@
-"""Whole-file writes that a crash can never leave half done, readable by the user only."""
+"""Whole-file writes that a crash can never leave half done, readable by the user only.
+
+``write_private`` replaces one of rolebar's own files. ``replace_unless_changed`` replaces
+a file that other programs write too, without a lock (the shared credentials file: the
+AWS CLI truncates it, then writes it in place): only while it is as it was read, and
+without losing a write that lands in the old copy while the new one takes its place.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_READ_TRIES = 5
+# Holding the replaced copy open is how a write landing in it is seen; Windows cannot
+# replace a file that is open, and its writers cannot write a file being replaced.
+_HOLD = os.name == "posix"
+
+Stamp = tuple[int, int, int]  # inode, size, mtime_ns
 
 
 def write_private(path: Path, text: str) -> None:
@@ -24,3 +42,218 @@ def write_private(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def stamp(st: os.stat_result) -> Stamp:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    data: bytes  # what a new version is built on
+    stamp: Stamp | None  # the file's as read; None: the file does not exist
+    expect: bytes | None = None  # what the file holds, when not ``data`` (see _landed)
+
+    @property
+    def current(self) -> bytes:
+        return self.data if self.expect is None else self.expect
+
+
+def read_whole(path: Path) -> Snapshot:
+    """Read the file whole, again if it changed while being read."""
+    snap = Snapshot(b"", None)
+    for _ in range(_READ_TRIES):
+        try:
+            with open(path, "rb") as f:
+                before = os.fstat(f.fileno())
+                data = f.read()
+                after = os.fstat(f.fileno())
+        except FileNotFoundError:
+            return Snapshot(b"", None)
+        snap = Snapshot(data, stamp(after))
+        if stamp(before) == stamp(after):
+            break
+    return snap
+
+
+def temp_prefix(target: Path) -> str:
+    """How the temporary files of ``replace_unless_changed`` beside ``target`` begin."""
+    return f".{target.name}.rolebar-"
+
+
+@dataclass(frozen=True)
+class Landing:
+    """What to do when another program's write lands in the copy being replaced."""
+
+    complete: Callable[[bytes], bool]  # does this content look like a finished write?
+    sleep: Callable[[float], None]
+    pauses: Sequence[float]
+
+
+def replace_unless_changed(target: Path, data: bytes, snap: Snapshot,
+                           landing: Landing) -> bool | Snapshot:
+    """Atomically replace ``target`` with ``data`` (0600, fsynced) if it is as in ``snap``.
+
+    True when done; False if the file changed since ``snap`` (start over); or what to
+    build on instead (see ``_landed``). The file as read is held open, and given a second
+    name, until the new one is in place: another program that opened it just before the
+    rename (to truncate and write it, as the AWS CLI does) writes into that copy, and
+    this is how that write is found and kept. Raises OSError; the old file then stays.
+    """
+    temp: Path | None
+    temp, written = _write_temp(target, data)
+    held = _hold(target)
+    aside = None
+    try:
+        aside = _link_aside(target, held)
+        # Checked as late as possible: another program may have rewritten the file in
+        # place since it was read, and replacing it now would undo that.
+        if not _unchanged(target, snap, held):
+            return False
+        os.replace(temp, target)
+        temp = None
+        _fsync_folder(target.parent)
+        if held is None or not _touched(held, snap):
+            return True
+        return _landed(target, held, aside, Snapshot(data, written), landing)
+    finally:
+        for leftover in (temp, aside):
+            if leftover is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
+        if held is not None:
+            os.close(held)
+
+
+def _landed(target: Path, held: int, aside: Path | None, ours: Snapshot,
+            landing: Landing) -> bool | Snapshot:
+    """Another program wrote into the copy just replaced. Keep its write.
+
+    If the new file is still as written, the old copy goes back in its place (its second
+    name makes that possible), with whatever that program wrote or is still writing, and
+    the caller starts over from there. Without a second name (no hard links here) the
+    caller builds on what landed, once it looks complete: the snapshot returned.
+    """
+    log.info("%s: another program wrote it in place during rolebar's replace; "
+             "keeping that write", target)
+    if _stamp_of(target) != ours.stamp:  # no re-read: every moment here counts
+        log.warning("%s: changed twice during one of rolebar's writes; another program's "
+                    "write may be lost", target)
+        return False
+    if aside is not None:
+        os.replace(aside, target)
+        return False
+    # Every pause leaves the file without that write for others to read: none if the
+    # write is over already, as the AWS CLI's truncate-then-write usually is.
+    for pause in (0.0, *landing.pauses):
+        if pause:
+            landing.sleep(pause)
+        landed = _contents(held)
+        if landing.complete(landed):
+            return Snapshot(landed, ours.stamp, expect=ours.data)
+    log.warning("%s: another program's write in progress did not settle; it may be lost",
+                target)
+    return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _write_temp(target: Path, data: bytes) -> tuple[Path, Stamp]:
+    """``data`` in a new 0600 file beside ``target``, on disk; its name and stamp."""
+    fd, temp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
+    try:
+        try:
+            _write_all(fd, data)
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)  # mkstemp makes 0600 already; say it anyway
+            os.fsync(fd)
+            written = stamp(os.fstat(fd))
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return Path(temp), written
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable; best effort (not possible everywhere)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _hold(target: Path) -> int | None:
+    """The file as it is now, open for reading; None if it does not exist (or on Windows)."""
+    if not _HOLD:
+        return None
+    try:
+        return os.open(target, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+
+
+def _link_aside(target: Path, held: int | None) -> Path | None:
+    """A second name for the held file, so that it can be put back; None if impossible."""
+    if held is None:
+        return None
+    aside = target.parent / f"{temp_prefix(target)}{os.urandom(6).hex()}.old.tmp"
+    try:
+        os.link(target, aside)
+    except OSError as err:
+        log.debug("%s: no hard link beside it (%s)", target, err.strerror)
+        return None
+    if os.stat(aside).st_ino != os.fstat(held).st_ino:  # replaced meanwhile: not ours
+        os.unlink(aside)
+        return None
+    return aside
+
+
+def _contents(fd: int) -> bytes:
+    """Everything the open file holds now."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _stamp_of(path: Path) -> Stamp | None:
+    try:
+        return stamp(os.stat(path))
+    except FileNotFoundError:
+        return None
+
+
+def _unchanged(target: Path, snap: Snapshot, held: int | None) -> bool:
+    """True if ``target`` is as it was read: same inode, size, mtime and bytes.
+
+    The bytes are compared too because some file systems keep mtime coarsely.
+    """
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return snap.stamp is None
+    if stamp(st) != snap.stamp:
+        return False
+    if held is None:  # not held open (Windows): read it by its name
+        try:
+            return read_whole(target).data == snap.current
+        except OSError:
+            return False
+    return os.fstat(held).st_ino == st.st_ino and _contents(held) == snap.current
+
+
+def _touched(held: int, snap: Snapshot) -> bool:
+    """True if the held file was written to since ``snap`` was read."""
+    return stamp(os.fstat(held)) != snap.stamp or _contents(held) != snap.current

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import configparser
 import errno
+import logging
 import multiprocessing
 import os
+import random
 import stat
 import tempfile
 import time
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.configloader import raw_config_parse
 
-from rolebar.core import paths
+from rolebar.core import credtext, paths
 from rolebar.core.credfile import (
     MARKER_LINE,
     SectionWriter,
@@ -796,6 +798,216 @@ def test_removal_that_would_leave_a_stray_marker_above_another_header_is_refused
         rewrite(text, None)
 
 
+def test_removal_next_to_a_header_marked_below_is_fine() -> None:
+    # The marker left above [foo] changes nothing: [foo] is rolebar's by its own below.
+    text = f"{M}\n{M}\n[{NAME}]\nk = v\n[foo]\n{M}\nk = v\n"
+    assert rewrite(text, None) == f"{M}\n[foo]\n{M}\nk = v\n"
+
+
+def test_a_new_ending_that_merges_with_the_next_blank_line() -> None:
+    # The file's first ending is a lone CR; rolebar's lines end so, and a CR before the
+    # LF of the blank line after the section reads as one CRLF: the blank line is gone,
+    # which changes nothing for any reader.
+    text = f"[a]\rk = v\r{M}\r[{NAME}]\raws_access_key_id = OLD\n\n[b]\nk = v\n"
+    out = rewrite(text)
+    assert out == f"[a]\rk = v\r{M}\r[{NAME}]\r" + NEW_BLOCK.replace("\n", "\r") + "\n[b]\nk = v\n"
+    assert text_section(out, "b") == {"k": "v"} and text_section(out, NAME) == NEW
+
+
 def test_an_empty_mapping_is_not_written() -> None:
     with pytest.raises(SectionError, match="remove it instead"):
         rewrite("", {})
+
+
+# -- a write that lands in the copy being replaced (issue 9 item 6) ---------------------------
+
+CLI = OTHERS + "[cli]\noutput = json\n"
+
+
+def _in_place(path: Path, text: str) -> None:
+    """The AWS CLI's way: open the same path truncating it, write, close."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _lands_just_before_the_rename(
+    creds: Path, monkeypatch: pytest.MonkeyPatch, write: Any = _in_place
+) -> list[str]:
+    """Patch os.replace so that another program writes in place after rolebar's last check."""
+    real_replace = os.replace
+    calls: list[str] = []
+
+    def replace(src: Any, dst: Any) -> None:
+        calls.append(str(src))
+        if len(calls) == 1:
+            write(creds, CLI)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+def test_a_write_landing_in_the_replaced_copy_is_kept(
+    creds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds.write_text(OTHERS)
+    calls = _lands_just_before_the_rename(creds, monkeypatch)
+    assert SectionWriter(creds, sleep=nosleep).write(NAME, KEYS) is True
+    assert creds.read_text() == rewrite(CLI, KEYS)
+    assert len(calls) == 3  # the replace, the copy put back, the redone replace
+    assert leftovers(creds.parent) == []
+
+
+def test_a_write_truncated_before_the_rename_and_written_after_is_kept(
+    creds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other program opened (and truncated) the old copy in time; its data comes later."""
+    creds.write_text(OTHERS)
+    opened: list[int] = []
+
+    def truncate_only(path: Path, text: str) -> None:
+        opened.append(os.open(path, os.O_WRONLY | os.O_TRUNC))
+
+    def finish_writing(_: float) -> None:
+        while opened:
+            fd = opened.pop()
+            os.write(fd, CLI.encode())
+            os.close(fd)
+
+    _lands_just_before_the_rename(creds, monkeypatch, truncate_only)
+    assert SectionWriter(creds, sleep=finish_writing).write(NAME, KEYS) is True
+    assert creds.read_text() == rewrite(CLI, KEYS)
+    assert leftovers(creds.parent) == []
+
+
+def test_without_hard_links_the_write_is_redone_on_what_landed(
+    creds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds.write_text(OTHERS)
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    _lands_just_before_the_rename(creds, monkeypatch)
+    assert SectionWriter(creds, sleep=nosleep).write(NAME, KEYS) is True
+    assert creds.read_text() == rewrite(CLI, KEYS)
+    assert leftovers(creds.parent) == []
+
+
+ADDED = 500  # at least; more until three writes landed in a copy being replaced
+ADDED_MAX = 5000
+
+
+def _adder(path: str, added: Any, landed: Any, started: Any, done: Any) -> None:
+    """Adds [added-N] profiles as `aws configure set` does, timed to hit rolebar's replaces.
+
+    Each add waits (briefly) for one of rolebar's temporary files, then a moment more, so
+    that its truncate-and-write often falls between rolebar's last check and its rename.
+    """
+    rng = random.Random(9)
+    folder = os.path.dirname(path)
+    started.wait(30)
+    for i in range(ADDED_MAX):
+        if i >= ADDED and landed.value >= 3:
+            break
+        until = time.monotonic() + 0.05
+        while time.monotonic() < until and not any(".rolebar-" in n for n in os.listdir(folder)):
+            pass
+        until = time.monotonic() + rng.uniform(0, 0.002)
+        while time.monotonic() < until:
+            pass
+        with open(path) as f:
+            text = f.read()
+        _in_place(Path(path), text + f"\n[added-{i}]\naws_access_key_id = AKIA{i:016d}\n")
+        added.value = i + 1
+        time.sleep(rng.uniform(0, 0.005))
+    done.set()
+
+
+class _Count(logging.Handler):
+    def __init__(self, counter: Any) -> None:
+        super().__init__()
+        self.counter = counter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "keeping that write" in record.getMessage():
+            self.counter.value += 1
+
+
+def _rewriter(path: str, started: Any, done: Any, rounds: Any, landed: Any) -> None:
+    logging.getLogger("rolebar.core.atomic").addHandler(_Count(landed))
+    logging.getLogger("rolebar.core.atomic").setLevel(logging.INFO)
+    writer = SectionWriter(Path(path))
+    while not done.is_set():
+        try:
+            writer.write(NAME, {"aws_access_key_id": f"ASIA{rounds.value}", "region": "x"})
+            rounds.value += 1
+            started.set()
+        except SectionError:  # kept changing, or caught half-written: the keeper retries
+            pass
+
+
+@pytest.mark.slow  # 5-15 s, more on a busy machine (it adds until writes landed)
+@needs_fork
+def test_profiles_added_in_place_during_rewrites_are_never_lost(creds: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    creds.write_text("[default]\nregion = x\n")
+    started, done = ctx.Event(), ctx.Event()
+    added, rounds, landed = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Value("i", 0)
+    procs = [ctx.Process(target=_adder, args=(str(creds), added, landed, started, done)),
+             ctx.Process(target=_rewriter, args=(str(creds), started, done, rounds, landed))]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(300)
+        assert proc.exitcode == 0
+    text = creds.read_text()
+    assert added.value >= ADDED
+    assert [i for i in range(added.value) if f"[added-{i}]" not in text] == []
+    assert rounds.value > 50  # rolebar kept rewriting its section meanwhile
+    assert landed.value >= 1  # and writes did land in copies it was replacing
+    assert _parses(text)
+    assert section_status(creds, NAME) == "managed"
+    # The adder may have written back a copy of the section it read before a rewrite;
+    # whatever is there is one of rolebar's, and the next write makes it current.
+    assert (read_section(creds, NAME) or {}).get("aws_access_key_id", "").startswith("ASIA")
+    SectionWriter(creds).write(NAME, NEW)
+    assert read_section(creds, NAME) == NEW
+    assert text_section(creds.read_text(), "added-0") == {"aws_access_key_id": f"AKIA{0:016d}"}
+    assert leftovers(creds.parent) == []
+
+
+# -- cost: one reading of the file per write ---------------------------------------------------
+
+
+def test_a_write_reads_the_file_once_whatever_its_size(
+    creds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds.write_text("".join(f"[p{i}]\naws_access_key_id = AKIA{i:016d}\n\n" for i in range(2000)))
+    writer = SectionWriter(creds, sleep=nosleep)
+    scanned: list[int] = []
+    real_scan = credtext._iscan
+
+    def counting(pairs: Any) -> Any:
+        for line in real_scan(pairs):
+            scanned.append(1)
+            yield line
+
+    monkeypatch.setattr(credtext, "_iscan", counting)
+    for change in (lambda: writer.write(NAME, KEYS), lambda: writer.write(NAME, NEW),
+                   lambda: writer.remove(NAME)):
+        lines = len(creds.read_text().splitlines())
+        scanned.clear()
+        assert change() is True
+        # The whole file once, then the few lines around the change to check the result.
+        assert lines <= len(scanned) <= lines + 20
+    # In the middle of the file, the check reads up to the next section only.
+    ours = f"{M}\n[{NAME}]\nk = v\n\n[p1000]"
+    creds.write_text(creds.read_text().replace("[p1000]", ours))
+    lines = len(creds.read_text().splitlines())
+    scanned.clear()
+    assert writer.write(NAME, NEW) is True
+    assert lines <= len(scanned) <= lines + 20
+    assert creds.read_text().count(f"[{NAME}]") == 1

@@ -14,12 +14,15 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 from botocore.configloader import raw_config_parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rolebar.core import credtext
 from rolebar.core.credfile import (
     MARKER,
     MARKER_LINE,
@@ -309,3 +312,66 @@ def test_odd_files_read_as_configparser_reads_them_long(
     text: str, wanted: dict[str, str] | None
 ) -> None:
     check_soup(text, wanted)
+
+
+# -- the check after a rewrite reads the lines around the change only -------------------------
+
+body_lines = st.sampled_from(["k = v", "  x = 1", "    y = 2", "\tk3 = z", "", "# c", "junk",
+                              "  [b]", "[b]", "  k2 = v2", MARKER_LINE])
+marked = st.tuples(st.booleans(), st.lists(body_lines, max_size=4)).map(
+    lambda t: [MARKER_LINE, f"[{NAME}]", *t[1]] if t[0] else [f"[{NAME}]", MARKER_LINE, *t[1]]
+)
+@st.composite
+def soup_with_ours(draw: st.DrawFn) -> str:
+    """Line soup around one or two sections marked as rolebar's, whose bodies hold indented
+    keys and headers: the material of the cases where a rewrite changes how lines read."""
+    endings = st.sampled_from(["\n", "\n", "\r\n", "\r", ""])
+    lines = draw(st.lists(soup_lines, max_size=12)) + ["[a]", "k = v"] * draw(st.booleans())
+    for _ in range(draw(st.integers(1, 2))):
+        lines += draw(marked) + draw(st.lists(soup_lines, max_size=6))
+    return "".join(line + draw(endings) for line in lines)
+
+
+def whole_file_verdict(text: str, new: str, wanted: dict[str, str] | None) -> bool:
+    """What the windowed check stands for: the whole result read again and compared."""
+
+    def lines(text: str) -> list[Any]:
+        return list(credtext._iscan(credtext._pairs(text.removeprefix("\ufeff"))))
+
+    old_lines, new_lines = lines(text), lines(new)
+    ours = [values for section, values in credtext._parse(new_lines) if section == NAME]
+    marks = [span.managed for section, span in credtext._all_spans(new_lines) if section == NAME]
+    expected = [] if wanted is None else [dict(wanted)]
+    return (
+        credtext._others(old_lines, NAME) == credtext._others(new_lines, NAME)
+        and ours == expected
+        and marks == [True] * len(expected)
+    )
+
+
+def check_window(text: str, wanted: dict[str, str] | None) -> None:
+    try:
+        replace_section(text, NAME, wanted)
+        accepted = True
+    except UnmanagedSectionError:
+        return
+    except SectionError:
+        accepted = False
+    with mock.patch.object(credtext, "_verify", lambda *args: None):
+        new = replace_section(text, NAME, wanted)
+    assert accepted == whole_file_verdict(text, new, wanted)
+
+
+@FAST
+@given(text=soup_with_ours() | soups, wanted=st.none() | values)
+def test_the_windowed_check_agrees_with_reading_the_whole_result(
+    text: str, wanted: dict[str, str] | None
+) -> None:
+    check_window(text, wanted)
+
+
+@pytest.mark.slow
+@LONG
+@given(text=soup_with_ours() | soups, wanted=st.none() | values)
+def test_the_windowed_check_agrees_long(text: str, wanted: dict[str, str] | None) -> None:
+    check_window(text, wanted)
