@@ -29,11 +29,13 @@ Stamp = tuple[int, int, int]  # inode, size, mtime_ns
 def write_private(path: Path, text: str) -> None:
     """Replace `path` with `text`: temporary file in the same folder, fsync, rename.
 
-    mkstemp creates the file 0600 whatever the umask. Raises OSError; the old file stays.
+    mkstemp creates the file 0600 whatever the umask. The bytes are `text` in UTF-8 with
+    no newline translation (the sections index names its settings.json by their hash).
+    Raises OSError; the old file stays.
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

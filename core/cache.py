@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
-from rolebar.core import paths
+from rolebar.core import locks, paths
 from rolebar.core.atomic import write_private
 from rolebar.core.errors import RolebarError
 from rolebar.core.fastpath import entry_name as entry_name
@@ -83,13 +81,12 @@ class Cache:
 
     @contextlib.contextmanager
     def lock(self, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-        locks = paths.private_dir(self._dir() / "locks")
-        lock = FileLock(str(locks / f"{name}.lock"), mode=0o600)
+        """Hold the entry's lock (a planted symlink there is refused: see core/locks.py)."""
         try:
-            lock.acquire(timeout=timeout)
-        except Timeout as exc:
-            raise RolebarError("cache", "another rolebar process holds the lock") from exc
-        try:
+            folder = paths.private_dir(self._dir() / "locks")
+        except OSError as exc:
+            raise RolebarError(f"cache {self.root}", f"cannot create its locks folder "
+                               f"({exc.strerror})") from exc
+        with locks.held(folder / f"{name}.lock", timeout, lambda: RolebarError(
+                "cache", "another rolebar process holds the lock")):
             yield
-        finally:
-            lock.release()

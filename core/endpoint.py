@@ -199,7 +199,7 @@ def engine_lookup(engine: Engine) -> Lookup:
     def lookup(kind: str, name: str) -> Credentials:
         profile = name
         if kind == "section":
-            found = section_profile(name, engine.env)
+            found = section_profile(name, engine.env) or _selected(name)
             if not found:
                 raise NotServed(f"section {name}", "is not kept; run `rolebar select PROFILE "
                                 f"--section {name}`")
@@ -207,6 +207,14 @@ def engine_lookup(engine: Engine) -> Lookup:
         return cached(engine, profile) or engine.credentials(profile)
 
     return lookup
+
+
+def _selected(section: str) -> str | None:
+    """From settings.json itself, when the index is not its current one."""
+    from rolebar.core.settings import Settings
+
+    setting = Settings().get(section)
+    return setting.profile if setting else None
 
 
 def cached(engine: Engine, profile: str) -> Credentials | None:

@@ -6,12 +6,15 @@ than starting Python. On this machine `pathlib` or `typing` each cost as much ag
 Python's own start-up, and `json` costs 0.7x of it (it loads `re`), so this module imports
 only `os`, `sys`, `time` and the C sha256, and reads plain-text files the engine writes
 for it next to its JSON: `<cache>/<entry>.answer` (a header line, then the answer exactly
-as printed) and `<config>/sections.index` (one `section TAB profile TAB style` line per
-kept section). `tests/unit/test_fastpath.py` checks the imports in a fresh interpreter and
-that the directories agree with platformdirs'.
+as printed) and `<config>/sections.index` (a header line naming the settings.json it was
+made from by its sha256, then one `section TAB profile TAB style` line per kept section).
+`tests/unit/test_fastpath.py` checks the imports in a fresh interpreter and that the
+directories agree with platformdirs'.
 
-An answer is trusted only while the AWS files it was built from are unchanged (their size
-and mtime are in its header) and while it holds at least min(15 min, half its lifetime).
+An answer is trusted only from a cache folder that is the user's own and closed to others
+(as the full path makes it), while the AWS files it was built from are unchanged (their
+size and mtime are in its header) and while it holds at least min(15 min, half its
+lifetime). The index is trusted only while settings.json is the one it was made from.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ APP = "rolebar"
 MAX_MARGIN = 15 * 60.0
 ANSWER_FORMAT = "rolebar-answer-1"
 SECTIONS_INDEX = "sections.index"
+SETTINGS_FILE = "settings.json"
+INDEX_FORMAT = "rolebar-index-2"
 
 
 def entry_name(kind: str, **identity: str) -> str:
@@ -126,20 +131,59 @@ def _read(path: str) -> str | None:
         return None
 
 
+def _read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def index_header(settings: bytes) -> str:
+    """The first line of `sections.index`: the settings.json it was made from."""
+    return f"{INDEX_FORMAT} {sha256(settings).hexdigest()}"
+
+
 def section_profile(section: str, env: Mapping[str, str] = os.environ) -> str | None:
-    """The profile selected for a kept section, from the index `settings` writes."""
-    for line in (_read(os.path.join(config_dir(env), SECTIONS_INDEX)) or "").splitlines():
+    """The profile selected for a kept section, from the index `settings` writes.
+
+    None also when the index is not the one of settings.json as it is now (hand-edited,
+    or a write cut short): the caller then reads settings.json itself.
+    """
+    folder = config_dir(env)
+    index = _read(os.path.join(folder, SECTIONS_INDEX))
+    settings = _read_bytes(os.path.join(folder, SETTINGS_FILE))
+    if index is None or settings is None:
+        return None
+    header, _, lines = index.partition("\n")
+    if header != index_header(settings):
+        return None
+    for line in lines.splitlines():
         fields = line.split("\t")
         if len(fields) >= 2 and fields[0] == section and fields[1]:
             return fields[1]
     return None
 
 
+def private_folder(path: str) -> bool:
+    """True if `path` is the user's own folder, closed to others (mode 0700 or less)."""
+    if not hasattr(os, "geteuid"):  # Windows: per-user folders under LOCALAPPDATA
+        return True
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o077
+
+
 def cached_answer(profile: str, env: Mapping[str, str] = os.environ,
                   now: float | None = None) -> str | None:
     """The `credential_process` JSON for `profile` if the cache may answer, else None."""
     files = aws_files(env)
-    text = _read(os.path.join(cache_dir(env), role_entry_name(profile, files) + ".answer"))
+    folder = cache_dir(env)
+    if not private_folder(folder):  # the full path makes it so, or refuses it
+        return None
+    text = _read(os.path.join(folder, role_entry_name(profile, files) + ".answer"))
     if text is None:
         return None
     header, _, answer = text.partition("\n")

@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from rolebar.core import paths
+from rolebar.core import locks, paths
 from rolebar.core.errors import EngineBusy
 
 LOCK = "engine.lock"
@@ -46,9 +46,8 @@ class Instance:
         if self._lock is not None:
             return
         folder = paths.private_dir(self.root)
-        lock = FileLock(str(folder / LOCK), mode=0o600)
         try:
-            lock.acquire(timeout=0)
+            lock = locks.acquire(folder / LOCK, 0)  # a planted symlink is refused
         except Timeout:
             raise EngineBusy("engine", f"{describe(holder(self.root))} is already running; "
                              "one engine per user") from None

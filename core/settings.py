@@ -5,9 +5,13 @@ One JSON file, ``<config dir>/settings.json``::
     {"sections": {"tray-managed": {"profile": "dev", "style": "keys"}}}
 
 Each write also writes ``sections.index`` (``section TAB profile TAB style`` lines), which
-``fastpath.section_profile`` reads without json. Writes are atomic (temporary file in the
-same folder, fsync, rename), 0600, under a lock; readers never need the lock. A file
-that cannot be read counts as "nothing selected", so a hand-edited typo stops no reader.
+``fastpath.section_profile`` reads without json, from the same data in the same locked
+operation, after the JSON: its first line holds the sha256 of the settings.json it was
+made from, so a reader sees when the two disagree (a hand edit, a write cut short) and
+reads the JSON instead; the next reader of the JSON writes the index again. Writes are
+atomic (temporary file in the same folder, fsync, rename), 0600, under a lock; readers
+never need the lock. A file that cannot be read counts as "nothing selected", so a
+hand-edited typo stops no reader.
 """
 
 from __future__ import annotations
@@ -21,12 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from filelock import FileLock, Timeout
-
-from rolebar.core import paths
+from rolebar.core import locks, paths
 from rolebar.core.atomic import write_private
 from rolebar.core.errors import ConfigError
-from rolebar.core.fastpath import SECTIONS_INDEX
+from rolebar.core.fastpath import SECTIONS_INDEX, index_header
 from rolebar.core.sections import check_section
 from rolebar.core.state import Style
 
@@ -80,7 +82,11 @@ class Settings:
 
     def sections(self) -> dict[str, SectionSetting]:
         """The kept sections by name; entries that make no sense are left out (and logged)."""
-        return self._parse(self._load())
+        data, raw = self._read()
+        found = self._parse(data)
+        if raw is not None:
+            self._reindex(raw, found, stale_only=True)
+        return found
 
     def _parse(self, data: dict[str, Any]) -> dict[str, SectionSetting]:
         found: dict[str, SectionSetting] = {}
@@ -160,18 +166,23 @@ class Settings:
     # -- internals ---------------------------------------------------------------------
 
     def _load(self) -> dict[str, Any]:
+        return self._read()[0]
+
+    def _read(self) -> tuple[dict[str, Any], bytes | None]:
+        """The settings, and the file's bytes as read (None if there is no file)."""
         try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
+            with open(self.path, "rb") as f:
+                raw = f.read()
+            data = json.loads(raw.decode("utf-8"))
         except FileNotFoundError:
-            return {"sections": {}}
+            return {"sections": {}}, None
         except (OSError, ValueError) as exc:
             log.warning("settings %s: unreadable (%s); nothing selected", self.path,
                         type(exc).__name__)
-            return {"sections": {}}
+            return {"sections": {}}, None
         if not isinstance(data, dict) or not isinstance(data.get("sections"), dict):
-            return {"sections": {}}
-        return data
+            return {"sections": {}}, raw
+        return data, raw
 
     def _update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         with self._locked():
@@ -182,17 +193,9 @@ class Settings:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        folder = self._folder()
-        lock = FileLock(str(folder / ".settings.lock"), mode=0o600)
-        try:
-            lock.acquire(timeout=self._lock_timeout)
-        except Timeout:
-            raise ConfigError(f"settings {self.path}",
-                              "another rolebar process holds its lock") from None
-        try:
+        busy = ConfigError(f"settings {self.path}", "another rolebar process holds its lock")
+        with locks.held(self._folder() / ".settings.lock", self._lock_timeout, lambda: busy):
             yield
-        finally:
-            lock.release()
 
     def _folder(self) -> Path:
         try:
@@ -202,11 +205,29 @@ class Settings:
                               f"cannot create its folder ({exc.strerror})") from None
 
     def _write(self, data: dict[str, Any]) -> None:
-        # The index first: the fast path reads it, and it is derived from the JSON.
-        index = "".join(f"{s.name}\t{s.profile}\t{s.style}\n"
-                        for s in sorted(self._parse(data).values(), key=lambda s: s.name))
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         try:
-            write_private(self.path.with_name(SECTIONS_INDEX), index)
-            write_private(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+            write_private(self.path, text)
         except OSError as exc:
             raise ConfigError(f"settings {self.path}", f"cannot write ({exc.strerror})") from None
+        self._reindex(text.encode("utf-8"), self._parse(data))
+
+    def _reindex(self, raw: bytes, found: dict[str, SectionSetting],
+                 stale_only: bool = False) -> None:
+        """Write the fast path's index of the settings.json whose bytes are ``raw``.
+
+        Without the lock too: an index written from an older settings.json names that
+        one in its first line, so no reader takes it for the current one.
+        """
+        header = index_header(raw)
+        path = self.path.with_name(SECTIONS_INDEX)
+        if stale_only:
+            with contextlib.suppress(OSError), open(path, encoding="utf-8") as f:
+                if f.readline().rstrip("\n") == header:
+                    return
+        lines = "".join(f"{s.name}\t{s.profile}\t{s.style}\n"
+                        for s in sorted(found.values(), key=lambda s: s.name))
+        try:
+            write_private(path, f"{header}\n{lines}")
+        except OSError as exc:  # the fast path then reads settings.json instead
+            log.warning("settings %s: cannot write its index (%s)", self.path, exc.strerror)

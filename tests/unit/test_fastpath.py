@@ -47,8 +47,7 @@ def test_importing_the_fast_path_and_cli_pulls_in_nothing_heavy() -> None:
 def write_entry(profile: str, issued: float, expires: float) -> Path:
     """An answer file as the engine writes it (through the same function)."""
     files = fastpath.aws_files(os.environ)
-    folder = Path(fastpath.cache_dir())
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = paths.private_dir(Path(fastpath.cache_dir()))  # 0700, as the engine makes it
     answer = json.dumps({"Version": 1, "AccessKeyId": "ASIAFAKE", "SecretAccessKey": "s",
                          "SessionToken": "t", "Expiration": "2030-01-01T00:00:00Z"})
     path = folder / f"{fastpath.role_entry_name(profile, files)}.answer"
@@ -97,4 +96,25 @@ def test_section_follows_the_selected_profile(home: Path) -> None:
 def test_garbage_entries_are_misses(home: Path, garbage: str) -> None:
     path = write_entry("p", time.time(), time.time() + 3600)
     path.write_text(garbage)
+    assert fastpath.process(["p"]) is None
+
+
+def test_a_cache_folder_open_to_others_is_not_answered_from(home: Path) -> None:
+    now = time.time()
+    write_entry("p", now, now + 3600)
+    folder = Path(fastpath.cache_dir())
+    assert fastpath.process(["p"]) is not None
+    for mode in (0o755, 0o750, 0o701, 0o777):
+        folder.chmod(mode)
+        assert fastpath.process(["p"]) is None, oct(mode)
+    folder.chmod(0o700)
+    assert fastpath.process(["p"]) is not None
+
+
+def test_a_cache_folder_of_another_user_is_not_answered_from(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = time.time()
+    write_entry("p", now, now + 3600)
+    owner = Path(fastpath.cache_dir()).stat().st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
     assert fastpath.process(["p"]) is None

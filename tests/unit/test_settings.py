@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rolebar.core import fastpath, paths
+from rolebar.core import settings as settings_module
 from rolebar.core.errors import ConfigError
 from rolebar.core.settings import SectionSetting, Settings, tray_section
 
@@ -117,3 +118,66 @@ def test_concurrent_selects_lose_nothing(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert len(Settings(path).sections()) == 16
+
+
+# -- sections.index and settings.json never disagree (issue 9 item 7) -------------------------
+
+
+def test_a_hand_edited_settings_file_is_not_answered_from_the_old_index() -> None:
+    settings = Settings()
+    settings.select("dev", "work", "process")
+    assert fastpath.section_profile("work") == "dev"
+    # Edited by hand (or by an older rolebar): the index still says dev.
+    settings.path.write_text(json.dumps({"sections": {"work": {"profile": "ops"}}}))
+    assert fastpath.section_profile("work") is None  # so the full path reads the JSON
+    assert settings.get("work") == SectionSetting("work", "ops", "keys")
+    # That reader wrote the index again, for this settings.json.
+    assert fastpath.section_profile("work") == "ops"
+
+
+def test_an_index_left_behind_by_a_write_cut_short_is_not_trusted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    settings.select("dev", "work")
+    index = settings.path.with_name(fastpath.SECTIONS_INDEX)
+    real = settings_module.write_private
+    full = [True]
+
+    def no_index(path: Path, text: str) -> None:
+        if path == index and full[0]:
+            raise OSError(28, "No space left on device")
+        real(path, text)
+
+    monkeypatch.setattr(settings_module, "write_private", no_index)
+    assert settings.select("ops", "work").profile == "ops"  # the JSON is the record
+    assert json.loads(settings.path.read_text())["sections"]["work"]["profile"] == "ops"
+    assert fastpath.section_profile("work") is None
+    full[0] = False
+    assert settings.get("work") == SectionSetting("work", "ops", "process")
+    assert fastpath.section_profile("work") == "ops"
+
+
+def test_the_index_names_the_settings_file_it_was_made_from() -> None:
+    settings = Settings()
+    settings.select("dev", "work")
+    lines = settings.path.with_name(fastpath.SECTIONS_INDEX).read_text().splitlines()
+    assert lines == [fastpath.index_header(settings.path.read_bytes()), "work\tdev\tprocess"]
+    settings.path.with_name(fastpath.SECTIONS_INDEX).write_text("work\tdev\tprocess\n")
+    assert fastpath.section_profile("work") is None  # an index of the old format
+
+
+def test_a_symlink_planted_at_the_settings_lock_is_refused(tmp_path: Path) -> None:
+    settings = Settings()
+    settings.select("dev")
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    lock = settings.path.with_name(".settings.lock")
+    lock.unlink(missing_ok=True)
+    lock.symlink_to(victim)
+    with pytest.raises(ConfigError) as caught:
+        settings.select("ops")
+    assert str(caught.value) == f"lock {lock}: is a symlink; rolebar does not follow one " \
+        "there (remove it)"
+    assert caught.value.exit_code == 2
+    assert victim.read_text() == "precious\n"
+    assert settings.get("tray-managed") == SectionSetting("tray-managed", "dev", "process")
