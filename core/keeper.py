@@ -703,9 +703,13 @@ class Keeper:
     def _fetched(self, kept: _Kept, fetched: _Fetched | None, exc: Exception | None) -> None:
         with self._lock:
             kept.busy = False
+            current = self._kept.get(kept.profile) is kept
         if exc is not None:
             raise exc
         assert fetched is not None
+        if not current:  # unselected meanwhile: no need or problem for it any more
+            log.debug("profile %s: no longer kept; its refresh is dropped", kept.profile)
+            return
         if (plan := fetched.plan) is not None:
             kept.device, kept.route, kept.region = plan.device, plan.route, plan.region
             kept.planned = True

@@ -29,6 +29,7 @@ class Engine:
         self.entered = threading.Event()
         self.lock = threading.Lock()
         self.n = 0
+        self.no_code = False
 
     def profiles(self) -> list[SimpleNamespace]:
         return [SimpleNamespace(name=p) for p in sorted(DEVICES)]
@@ -40,7 +41,7 @@ class Engine:
                     interactive: bool | None = None) -> Credentials:
         if profile == "slow":
             self.entered.set()
-            if not self.release.wait(60):
+            if not self.release.wait(60) or self.no_code:
                 raise NoCodeError("profile slow", "no one-time code")
         with self.lock:
             self.n += 1
@@ -88,6 +89,35 @@ def test_a_blocked_profile_does_not_hold_back_the_other_section(tmp_path: Path) 
     finally:
         engine.release.set()
         keeper.stop()
+
+
+def test_a_refresh_that_ends_after_its_profile_was_unselected_is_dropped(
+        tmp_path: Path) -> None:
+    creds_file = tmp_path / "credentials"
+    creds_file.write_text("")
+    engine = Engine({"AWS_CONFIG_FILE": str(tmp_path / "config"),
+                     "AWS_SHARED_CREDENTIALS_FILE": str(creds_file)})
+    engine.no_code = True
+    settings = Settings(tmp_path / "settings.json")
+    keeper = Keeper(engine, settings, writer=SectionWriter(creds_file),  # type: ignore[arg-type]
+                    command="/opt/rolebar")
+    events: list[str] = []
+    keeper.subscribe(lambda state, event: events.append(f"{event.kind} {event.subject}"))
+    keeper.select("slow", "first", "keys")
+    keeper.start()
+    try:
+        assert engine.entered.wait(30)
+        keeper.select("quick", "first", "keys")  # a switch while slow's fetch waits
+        engine.release.set()
+        wait_until(lambda: SectionWriter(creds_file).read("first"), 30, "[first] for quick")
+        keeper.refresh_now()
+        wait_until(lambda: not keeper.state().needs and
+                   keeper.state().sections[0].health == "fresh", 30, "a settled state")
+    finally:
+        engine.release.set()
+        keeper.stop()
+    assert not [e for e in events if e.startswith("code_needed")], events
+    assert keeper.state().needs == ()
 
 
 def test_jobs_run_one_per_key_and_apply_on_the_callers_thread() -> None:
