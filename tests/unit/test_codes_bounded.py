@@ -15,16 +15,9 @@ from typing import TypeVar
 
 import pytest
 
+from rolebar.core.bounded import MAX_OUTPUT, run_bounded
 from rolebar.core.cache import Cache, entry_name
-from rolebar.core.codes import (
-    MAX_OUTPUT,
-    CodeRequest,
-    CommandCode,
-    Guard,
-    command_timeout,
-    given_code,
-    run_bounded,
-)
+from rolebar.core.codes import CodeRequest, CommandCode, Guard, command_timeout, given_code
 from rolebar.core.errors import ConfigError
 
 T = TypeVar("T")
