@@ -1,9 +1,11 @@
 """The local channel between `rolebar process` (or `select`) and the running engine.
 
 One request per connection: the client sends one JSON object on one line, the engine
-answers one JSON object on one line and closes. Ops: `ping` (who runs: pid, kind),
-`reload` (settings changed), `status` (the keeper's state), `refresh` (a section, or
-all), `code` (a one-time code for a device; blocks until a person typed one or a timeout).
+answers one JSON object on one line and closes. Ops (answered by service.py): `ping`
+(who runs: state.EngineInfo), `reload` (settings changed), `status` (EngineInfo and the
+keeper's state.KeeperState, as their `to_dict`), `refresh` (a section, or all), `code` (a
+one-time code for a device; blocks until a person typed one or a timeout), `submit` (a
+code a person typed elsewhere). Clients go through client.py, not through this module.
 
 Only the user can talk to the engine. On POSIX the channel is a Unix socket, mode 0600,
 in a 0700 directory (`paths.runtime_dir()`, i.e. XDG_RUNTIME_DIR on Linux), and on Linux
@@ -15,7 +17,6 @@ and a random token into a 0600 file in the user's directory; a client must send 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hmac
 import json
 import logging
@@ -28,14 +29,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rolebar.core import paths
 from rolebar.core.atomic import write_private
 from rolebar.core.codes import PROMPT_TIMEOUT, CodeRequest, six_digits
-
-if TYPE_CHECKING:
-    from rolebar.core.keeper import Keeper
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +49,6 @@ MAX_CONNECTIONS = 64
 # sockaddr_un holds 108 bytes on Linux, 104 on macOS; longer paths go through a dir fd.
 _SUN_PATH = 100
 USE_UNIX = hasattr(socket, "AF_UNIX") and os.name == "posix"
-# Set while this process serves the channel: its own engine must never ask itself.
-_serving = threading.Event()
 
 
 class Server:
@@ -105,14 +101,12 @@ class Server:
         self._stopping.clear()
         self._thread = threading.Thread(target=self._serve, name="rolebar-ipc", daemon=True)
         self._thread.start()
-        _serving.set()
 
     def stop(self) -> None:
         sock, self._sock = self._sock, None
         if sock is None:
             return
         self._stopping.set()
-        _serving.clear()
         # accept() does not wake when another thread closes the socket: knock once.
         with contextlib.suppress(OSError), _connect(self.root, 1.0):
             pass
@@ -197,12 +191,28 @@ def call(op: str, *, timeout: float = 2.0, root: Path | None = None,
     return answer if isinstance(answer, dict) else None
 
 
+def request_code(device: str, profile: str, wait: float, root: Path | None = None
+                 ) -> str | None:
+    """A code the running engine got from a person within `wait` seconds, or None."""
+    reply = call("code", timeout=wait + 10, root=root, device=device, profile=profile,
+                 wait=wait)
+    if not reply or not reply.get("ok"):
+        if reply:
+            log.info("mfa %s: the running engine gave no code (%s)", device,
+                     reply.get("error", "no reason"))
+        return None
+    code = reply.get("code")
+    return six_digits(code) if isinstance(code, str) else None
+
+
 class EngineCode:
     """A code source: the running engine asks the person (tray notification and prompt).
 
     DESIGN.md section 3 puts it after `generate_token` and before the GUI and terminal
     prompts, so a `rolebar process` started by an IDE with no terminal gets its code
-    through the tray. No engine running, or one that cannot ask anybody: pass on.
+    through the tray. No engine running, or one that cannot ask anybody: pass on. Only a
+    client of another process's engine adds it (client.connect): an engine's own code
+    chain never holds it, so it never asks itself.
     """
 
     name = "tray"
@@ -213,24 +223,14 @@ class EngineCode:
         self._root = root
 
     def available(self) -> bool:
-        """An engine may be listening (never this process's own)."""
-        if _serving.is_set():
-            return False
+        """An engine may be listening."""
         folder = self._root or paths.runtime_dir()
         return (folder / (SOCKET if USE_UNIX else PORT_FILE)).exists()
 
     def get(self, request: CodeRequest) -> str | None:
         if not self.available():
             return None
-        reply = call("code", timeout=self.timeout + 10, root=self._root,
-                           device=request.device, profile=request.profile, wait=self.timeout)
-        if not reply or not reply.get("ok"):
-            if reply:
-                log.info("mfa %s: the running engine gave no code (%s)", request.device,
-                         reply.get("error", "no reason"))
-            return None
-        code = reply.get("code")
-        return six_digits(code) if isinstance(code, str) else None
+        return request_code(request.device, request.profile, self.timeout, self._root)
 
 
 # -- plumbing ------------------------------------------------------------------------------
@@ -320,37 +320,3 @@ def _port_file(folder: Path) -> dict[str, Any]:
         raise ValueError("malformed port file")
     return data
 
-
-def keeper_handler(keeper: Keeper) -> Handler:
-    """The engine's side of the ops, answered from `keeper` (JSON by construction)."""
-
-    def handle(request: dict[str, Any]) -> dict[str, Any]:
-        op = request.get("op")
-        if op == "ping":
-            return {"ok": True, "pid": os.getpid(), "kind": keeper.kind,
-                    "answers_codes": keeper.answers_codes}
-        if op == "reload":
-            keeper.reload()
-            return {"ok": True}
-        if op == "refresh":
-            section = request.get("section")
-            keeper.refresh_now(section if isinstance(section, str) else None)
-            return {"ok": True}
-        if op == "status":
-            return {"ok": True, "pid": os.getpid(), "kind": keeper.kind,
-                    "state": dataclasses.asdict(keeper.state())}
-        if op == "code":
-            device, profile = request.get("device"), request.get("profile")
-            if not isinstance(device, str) or not isinstance(profile, str):
-                return {"ok": False, "error": "device and profile are required"}
-            if not keeper.answers_codes:
-                return {"ok": False, "error": f"the running {keeper.kind} cannot ask for codes"}
-            wait = request.get("wait")
-            timeout = float(wait) if isinstance(wait, (int, float)) else PROMPT_TIMEOUT
-            code = keeper.request_code(device, profile, min(timeout, PROMPT_TIMEOUT))
-            if code is None:
-                return {"ok": False, "error": "no code was entered in time"}
-            return {"ok": True, "code": code}
-        return {"ok": False, "error": f"unknown op {op!r}"}
-
-    return handle

@@ -85,6 +85,28 @@ class Event:
             raise ValueError(f"malformed event ({type(exc).__name__})") from None
 
 
+@dataclass(frozen=True)
+class EngineInfo:
+    """Who runs the engine: what ipc `ping` answers and `status` names."""
+
+    pid: int
+    kind: str  # "keep", "tray" or "demo"
+    answers_codes: bool = False  # someone there answers code_needed (the tray's prompt)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EngineInfo:
+        try:
+            pid = data["pid"]
+            if not isinstance(pid, int) or isinstance(pid, bool):
+                raise TypeError(pid)
+            return cls(pid, _str(data["kind"]), bool(data.get("answers_codes", False)))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed engine info ({type(exc).__name__})") from None
+
+
 Listener = Callable[[KeeperState, Event], None]
 
 

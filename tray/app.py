@@ -1,9 +1,11 @@
-"""The tray: the keeper (the engine) plus a pystray icon whose menu mirrors its state.
+"""The tray: the engine, run in this process, plus a pystray icon whose menu mirrors its
+state. The tray talks to the engine through the engine client (rolebar.core.client), as
+the commands do; its client is the one that can be subscribed to (`LiveEngine`).
 
 Threads (STYLE.md guideline 13):
 - the main thread runs pystray's loop (GLib on Linux) and owns every widget;
-- pystray's setup thread is the dispatcher: it drains one queue of keeper events, menu
-  actions and clock ticks, talks to the keeper, and hands each new look of the icon to
+- pystray's setup thread is the dispatcher: it drains one queue of engine events, menu
+  actions and clock ticks, talks to the engine, and hands each new look of the icon to
   the main thread (`on_icon_thread`);
 - the keeper's threads only put (state, event) pairs on that queue.
 
@@ -24,12 +26,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from rolebar.core import logs
 from rolebar.core.autostart import AutoStart
+from rolebar.core.client import LiveEngine
 from rolebar.core.errors import RolebarError
-from rolebar.core.state import Event, KeeperState, Style
+from rolebar.core.state import Event, KeeperState
 from rolebar.tray import menu as menus
 from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.py)
     SETUP_HINT,
@@ -46,18 +49,6 @@ log = logging.getLogger(__name__)
 
 TICK = 15.0  # seconds between clock ticks: the status line counts minutes
 ICON_SIZE = 32
-
-
-class KeeperLike(Protocol):
-    """The part of rolebar.core.keeper.Keeper that the tray uses."""
-
-    def subscribe(self, listener: Callable[[KeeperState, Event], None]) -> object: ...
-    def state(self) -> KeeperState: ...
-    def select(self, profile: str, section: str = ..., style: Style | None = ...) -> object: ...
-    def unselect(self, section: str) -> object: ...
-    def set_style(self, section: str, style: Style) -> object: ...
-    def refresh_now(self, section: str | None = ...) -> object: ...
-    def submit_code(self, device: str, code: str) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -106,7 +97,7 @@ def event_key(state: KeeperState, event: Event) -> str:
 class TrayApp:
     def __init__(
         self,
-        keeper: KeeperLike,
+        engine: LiveEngine,
         *,
         autostart: AutoStart | None,
         notifier: Notifier,
@@ -114,10 +105,10 @@ class TrayApp:
         clock: Callable[[], float] = time.time,
         open_file: Callable[[str], None] | None = None,
     ) -> None:
-        self.keeper = keeper
+        self.engine = engine
         self.autostart = autostart
         self.notifier = notifier
-        self.prompts = prompts or Prompts(keeper.submit_code)
+        self.prompts = prompts or Prompts(engine.submit_code)
         self.clock = clock
         self.open_file = open_file or open_path
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
@@ -170,11 +161,11 @@ class TrayApp:
         """pystray's setup thread (a daemon, see backend.py): the dispatcher, until Quit."""
         on_icon_thread(lambda: setattr(icon, "visible", True))
         try:
-            self._state = self.keeper.state()
+            self._state = self.engine.state()
             # Only now that events can be handled: the keeper hands a late subscriber the
             # current state and what it announced before (a code needed at start-up)
             # as if it had just happened, so the engine may run long before the icon.
-            self.keeper.subscribe(self._on_keeper)
+            self.engine.subscribe(self._on_keeper)
             self._apply()
             self._dispatch()
         except Exception:
@@ -228,17 +219,17 @@ class TrayApp:
         log.info("tray: %s %s", kind, " ".join(rest))
         try:
             if kind == "select":
-                self.keeper.select(rest[0], section)
+                self.engine.select(rest[0], section)
             elif kind == "unselect":
-                self.keeper.unselect(section)
+                self.engine.unselect(section)
             elif kind == "style":
-                self.keeper.set_style(section, rest[0])  # type: ignore[arg-type]
+                self.engine.set_style(section, rest[0])  # type: ignore[arg-type]
             elif kind == "keep" and rest[1] == "on":
-                self.keeper.select(rest[0], menus.keep_section(rest[0]))
+                self.engine.select(rest[0], menus.keep_section(rest[0]))
             elif kind == "keep":
-                self.keeper.unselect(menus.keep_section(rest[0]))
+                self.engine.unselect(menus.keep_section(rest[0]))
             elif kind == "refresh":
-                self.keeper.refresh_now()
+                self.engine.refresh_now()
             elif kind == "code":
                 needs = self._state.needs if self._state is not None else ()
                 reason = next((n.reason for n in needs if n.device == rest[0]), None)
@@ -252,7 +243,7 @@ class TrayApp:
             self.notifier.notify(f"action {kind} {exc}", "rolebar", str(exc))
         # A clicked radio or check item toggles itself in GTK; pystray rebuilds the menu
         # from its (still true) descriptor after every click, so nothing to undo here.
-        self._state = self.keeper.state()
+        self._state = self.engine.state()
 
     def click(self, action: menus.Action) -> None:
         """A menu item was activated (icon thread): Quit at once, the rest via the queue."""
@@ -362,23 +353,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"rolebar: {problem}\n")
         return 2
     try:
-        from rolebar.core.service import EngineService
+        from rolebar.core.client import serve
 
         # answers_codes: this process answers code_needed events (notification + prompt),
         # so a `rolebar process` from an IDE gets its code through the tray.
-        service = EngineService("tray", answers_codes=True)
-        service.start()
+        engine = serve("tray", answers_codes=True)
+        engine.start()
         try:
-            return run_tray(service.keeper)
+            return run_tray(engine)
         finally:
-            service.stop()
+            engine.stop()
     except RolebarError as exc:
         log.info("tray: %s", exc)
         sys.stderr.write(f"rolebar: {exc}\n")
         return exc.exit_code
 
 
-def run_tray(keeper: KeeperLike) -> int:
+def run_tray(engine: LiveEngine) -> int:
     from rolebar.core.autostart import pick
     from rolebar.tray import icons
 
@@ -386,7 +377,7 @@ def run_tray(keeper: KeeperLike) -> int:
         notifier = Notifier(default_sender(str(icon_path)))
         notifier.check()  # the log says at once if notifications will not show
         try:
-            return TrayApp(keeper, autostart=pick(), notifier=notifier).run()
+            return TrayApp(engine, autostart=pick(), notifier=notifier).run()
         finally:
             notifier.close()
 

@@ -34,16 +34,16 @@ def backend_problem() -> str | None:
 
 
 def main(banner: Sequence[str], seconds: float | None = None) -> int:
-    from rolebar.core.service import EngineService
+    from rolebar.core.client import serve
     from rolebar.tray import icons
     from rolebar.tray.notify import Notifier, default_sender
 
-    service = EngineService("tray", answers_codes=True)
-    service.start()
+    engine = serve("tray", answers_codes=True)
+    engine.start()
     try:
         with icons.app_icon_file() as icon_path:
             notifier = Notifier(default_sender(str(icon_path)))
-            tray = DemoTray(service.keeper, autostart=None, notifier=notifier, banner=banner)
+            tray = DemoTray(engine, autostart=None, notifier=notifier, banner=banner)
             if seconds is not None:  # for tests and screenshots: quit by itself
                 timer = threading.Timer(seconds, app.on_icon_thread, (tray.quit,))
                 timer.daemon = True
@@ -53,4 +53,4 @@ def main(banner: Sequence[str], seconds: float | None = None) -> int:
             finally:
                 notifier.close()
     finally:
-        service.stop()
+        engine.stop()

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
+from rolebar.core.client import connect
 from rolebar.core.credentials import Credentials
-from rolebar.core.engine import Engine
 from rolebar.core.errors import ConfigError
 
 # Dropped from the child's environment before the new keys go in (aws-vault's createEnv):
@@ -40,7 +40,7 @@ def add_code_option(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    engine = Engine()
+    engine = connect(interactive=True).engine
     creds = engine.credentials(args.profile, code=args.token)
     if args.json:
         print(creds.process_json())

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 
 from rolebar.core import console
+from rolebar.core.client import connect
 from rolebar.core.commands.assume import add_code_option
-from rolebar.core.engine import Engine
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    url = console.sign_in(Engine(), args.profile, code=args.token, region=args.region,
+    engine = connect(interactive=True).engine
+    url = console.sign_in(engine, args.profile, code=args.token, region=args.region,
                           destination=args.destination)
     if args.print_url:
         print(url, flush=True)

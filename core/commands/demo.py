@@ -119,9 +119,9 @@ class Refreshes:
 
 
 def headless(running: demo.Demo, seconds: float | None) -> int:
-    from rolebar.core.service import EngineService
+    from rolebar.core.client import Choice, serve
 
-    service = EngineService("demo")
+    engine = serve("demo")
     done = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -136,14 +136,13 @@ def headless(running: demo.Demo, seconds: float | None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    service.keeper.settings.select("project-dev")
-    service.keeper.subscribe(notice)
-    service.start()
+    engine.subscribe(notice)
+    engine.start(Choice("project-dev"))
     try:
         say(f"demo: keeping [tray-managed] in {running.home.credentials} fresh for "
             "project-dev; Ctrl-C ends the demo")
         say(f"demo: try it from another terminal: {running.try_line()}")
         demo.wait(seconds, done)
     finally:
-        service.stop()
+        engine.stop()
     return 0

@@ -13,11 +13,10 @@ import json
 import shlex
 from typing import Any
 
-from rolebar.core import endpoint, ipc, paths
+from rolebar.core import endpoint, paths
+from rolebar.core.client import START_ONE, EngineClient, connect
 from rolebar.core.commands.assume import STALE
-from rolebar.core.engine import Engine
 from rolebar.core.errors import ConfigError
-from rolebar.core.settings import Settings
 
 FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 AUTH_VAR = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
@@ -42,21 +41,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    client = connect()
     if args.section is not None:
-        if Settings().get(args.section) is None:
+        if client.setting(args.section) is None:
             raise ConfigError(f"section {args.section}", "is not kept; run `rolebar select "
                               f"PROFILE --section {args.section}`")
         kind, name = "section", args.section
     else:
-        Engine().plan(args.profile)  # a typo or a profile rolebar cannot serve: exit 2 now
+        client.engine.plan(args.profile)  # a typo or a profile rolebar cannot serve: exit 2
         kind, name = "profile", args.profile
-    print(render(endpoint_vars(kind, name, token_file=args.token_file), args.format))
+    print(render(endpoint_vars(client, kind, name, token_file=args.token_file), args.format))
     return 0
 
 
-def endpoint_vars(kind: str, name: str, *, token_file: bool = False) -> dict[str, str]:
+def endpoint_vars(client: EngineClient, kind: str, name: str, *, token_file: bool = False
+                  ) -> dict[str, str]:
     """The variables for `/kind/name` on the running engine's endpoint."""
-    port = running_port(f"{kind} {name}")
+    port = running_port(client, f"{kind} {name}")
     found = {FULL_URI: endpoint.url(port, kind, name)}
     path = paths.endpoint_token_file()
     if token_file:
@@ -70,18 +71,17 @@ def endpoint_vars(kind: str, name: str, *, token_file: bool = False) -> dict[str
     return found
 
 
-def running_port(subject: str) -> int:
+def running_port(client: EngineClient, subject: str) -> int:
     """The running engine's endpoint port; exit 2 with how to start one if none runs."""
-    reply = ipc.call("ping")
-    if not reply or not reply.get("ok"):
-        raise ConfigError(subject, "no engine is running; start one with `rolebar keep` or "
-                          "`rolebar tray`")
+    running = client.info
+    if running is None:
+        raise ConfigError(subject, f"no engine is running; {START_ONE}")
     recorded = _recorded()
     port = recorded.get("port")
-    if recorded.get("pid") != reply.get("pid") or not isinstance(port, int):
-        raise ConfigError(subject, f"the running {reply.get('kind', 'engine')} (pid "
-                          f"{reply.get('pid')}) serves no credentials endpoint; restart it "
-                          "with this rolebar (its log says why)")
+    if recorded.get("pid") != running.pid or not isinstance(port, int):
+        raise ConfigError(subject, f"the running {running.kind} (pid {running.pid}) serves "
+                          "no credentials endpoint; restart it with this rolebar (its log "
+                          "says why)")
     return port
 
 

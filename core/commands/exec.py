@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 
+from rolebar.core.client import EngineClient, connect
 from rolebar.core.commands.assume import STALE, add_code_option, child_env, run_child
 from rolebar.core.commands.env import CONTAINER_VARS, endpoint_vars
-from rolebar.core.engine import Engine
 from rolebar.core.errors import ConfigError
 
 
@@ -29,21 +29,23 @@ def run(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise ConfigError("usage", "exec needs a command after --")
-    engine = Engine()
+    client = connect(interactive=True)
     if args.endpoint:
-        return run_with_endpoint(engine, args.profile, command, args.token)
+        return run_with_endpoint(client, args.profile, command, args.token)
+    engine = client.engine
     creds = engine.credentials(args.profile, code=args.token)
     env = child_env(os.environ, creds, engine.plan(args.profile).region)
     return run_child(command, env, args.profile)
 
 
-def run_with_endpoint(engine: Engine, profile: str, command: list[str],
+def run_with_endpoint(client: EngineClient, profile: str, command: list[str],
                       code: str | None) -> int:
-    region = engine.plan(profile).region
-    variables = endpoint_vars("profile", profile)  # no engine: say so before asking for a code
+    region = client.engine.plan(profile).region
+    # No engine: say so before asking for a code.
+    variables = endpoint_vars(client, "profile", profile)
     # Fetched here, where a person can type a code: the endpoint's first answer is then a
     # cache hit, and its later refreshes ride on the MFA session this may open.
-    engine.credentials(profile, code=code)
+    client.engine.credentials(profile, code=code)
     env = {k: v for k, v in os.environ.items() if k not in (*STALE, *CONTAINER_VARS)}
     env.update(variables)
     if region:

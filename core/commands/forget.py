@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rolebar.core.engine import Engine
+from rolebar.core.client import connect
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,6 +14,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    count = Engine().forget(args.profile)
+    count = connect().engine.forget(args.profile)
     print(f"forgot {count} cached entr{'y' if count == 1 else 'ies'}")
     return 0

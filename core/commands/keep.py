@@ -15,10 +15,9 @@ import sys
 import threading
 from types import FrameType
 
+from rolebar.core.client import Choice, serve
 from rolebar.core.codes import TerminalPrompt
-from rolebar.core.commands.select import apply_without_engine, check_selectable, record
 from rolebar.core.errors import printable
-from rolebar.core.service import EngineService
 from rolebar.core.settings import DEFAULT_SECTION, STYLES
 from rolebar.core.state import Event, KeeperState
 
@@ -50,7 +49,7 @@ def has_terminal() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     prompt = TerminalPrompt().get if has_terminal() else None
-    service = EngineService("keep", prompt=prompt)
+    engine = serve("keep", prompt=prompt)
     done = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -58,19 +57,9 @@ def run(args: argparse.Namespace) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    service.instance.acquire()  # before selecting: a busy engine changes nothing
-    try:
-        if args.profile:
-            check_selectable(service.engine, args.profile, args.section)
-            before, chosen = record(service.engine, service.keeper.settings, args.profile,
-                                    args.section, args.style)
-            apply_without_engine(service.engine, before, chosen)  # ours has not started
-        service.keeper.subscribe(notice)
-        service.start()
-    except BaseException:
-        service.instance.release()
-        raise
-    kept = sorted(service.keeper.settings.sections())
+    engine.subscribe(notice)
+    engine.start(Choice(args.profile, args.section, args.style) if args.profile else None)
+    kept = engine.kept()
     if kept:
         listed = ", ".join(f"[{name}]" for name in kept)
         print(f"rolebar: keeping {listed} fresh; Ctrl-C stops", file=sys.stderr, flush=True)
@@ -81,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
         while not done.wait(3600):
             pass
     finally:
-        service.stop()
+        engine.stop()
     return 0

@@ -1,16 +1,16 @@
 """`rolebar process (PROFILE | --section NAME)`: the `credential_process` helper.
 
 `cli.main` answers cache hits through `fastpath` before this module is imported; this is
-the full path: plan, cache under a lock, codes, STS.
+the full path: plan, cache under a lock, codes (the running engine's prompt among them,
+through the engine client), STS.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from rolebar.core.engine import Engine
+from rolebar.core.client import connect
 from rolebar.core.errors import ConfigError
-from rolebar.core.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,11 +22,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    setting = None if args.profile else Settings().get(args.section)
+    client = connect(interactive=True)
+    setting = None if args.profile else client.setting(args.section)
     profile = args.profile or (setting.profile if setting else None)
     if not profile:
         raise ConfigError(f"section {args.section}",
                           f"no profile selected; run `rolebar select PROFILE --section "
                           f"{args.section}`")
-    print(Engine().credentials(profile).process_json())
+    print(client.engine.credentials(profile).process_json())
     return 0

@@ -11,7 +11,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from rolebar.core.engine import Engine
+from rolebar.core.client import connect
 from rolebar.core.profiles import none_found
 
 
@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    engine = Engine()
+    engine = connect().engine
     found = engine.profiles()
     if not found:
         print(f"rolebar: {'; '.join(none_found(engine.env))}", file=sys.stderr)

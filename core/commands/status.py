@@ -1,7 +1,8 @@
 """`rolebar status [--json]`: the kept sections, profiles, expiry and MFA sessions.
 
-Sections come from the running engine when one answers (with its health and problems),
-else from the settings and the cache.
+Sections come from the engine client (client.py): the running engine's state when one
+answers (with its health and problems), else the settings and the cache. The objects it
+gives are printed as they are; `--json` is their fields.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import argparse
 import json
 import time
 from dataclasses import asdict
-from typing import Any
 
-from rolebar.core import ipc
-from rolebar.core.engine import Engine
-from rolebar.core.settings import Settings
+from rolebar.core.client import connect
+from rolebar.core.state import SectionState
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,49 +29,32 @@ def left(expires: float | None, now: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m left" if minutes >= 60 else f"{minutes}m left"
 
 
-def sections(engine: Engine) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """(the running engine, if any; the kept sections as plain dicts)."""
-    reply = ipc.call("status")
-    if reply and reply.get("ok") and isinstance(reply.get("state"), dict):
-        found = reply["state"].get("sections", [])
-        return {"pid": reply.get("pid"), "kind": reply.get("kind")}, list(found)
-    found = []
-    for setting in Settings().sections().values():
-        try:
-            cached = engine.cached(setting.profile)
-        except Exception:  # noqa: BLE001 - status shows what it can
-            cached = None
-        found.append({"name": setting.name, "profile": setting.profile, "style": setting.style,
-                      "health": "idle", "expires": cached.expires if cached else None,
-                      "problem": "no engine running"})
-    return None, found
-
-
 # What a section serves between a role switch and the new role's credentials.
 MEANWHILE = {"keys": "it holds no credentials until then",
              "process": "its credential_process answers for the new role only"}
 
 
-def section_line(s: dict[str, Any], now: float) -> str:
-    if s.get("switching") and s.get("problem"):  # never the old role meanwhile: say so
-        meanwhile = MEANWHILE.get(s["style"], "")
-        return f"section {s['name']}: {s['problem']} ({s['style']}: {meanwhile})"
-    problem = f"; {s['problem']}" if s.get("problem") else ""
-    return (f"section {s['name']}: profile {s['profile']} ({s['style']}), {s['health']}, "
-            f"credentials {left(s.get('expires'), now)}{problem}")
+def section_line(s: SectionState, now: float) -> str:
+    if s.switching and s.problem:  # never the old role meanwhile: say so
+        return f"section {s.name}: {s.problem} ({s.style}: {MEANWHILE.get(s.style, '')})"
+    problem = f"; {s.problem}" if s.problem else ""
+    return (f"section {s.name}: profile {s.profile} ({s.style}), {s.health}, "
+            f"credentials {left(s.expires, now)}{problem}")
 
 
 def run(args: argparse.Namespace) -> int:
-    engine = Engine(interactive=False, extra_sources=())
-    running, kept = sections(engine)
-    found = engine.status()
+    client = connect()
+    status = client.status()
+    running, kept = status.engine, status.state.sections
+    found = client.engine.status()
     if args.json:
-        print(json.dumps({"engine": running, "sections": kept,
+        engine = {"pid": running.pid, "kind": running.kind} if running else None
+        print(json.dumps({"engine": engine, "sections": [asdict(s) for s in kept],
                           "profiles": [asdict(s) for s in found]}, indent=2))
         return 0
     now = time.time()
     if running:
-        print(f"engine: rolebar {running['kind']} (pid {running['pid']})")
+        print(f"engine: rolebar {running.kind} (pid {running.pid})")
     else:
         print("engine: none running (start one with `rolebar keep` or `rolebar tray`)")
     for s in kept:

@@ -15,6 +15,8 @@ from rolebar.core import ipc
 from rolebar.core.codes import CodeRequest
 from rolebar.core.errors import EngineBusy
 from rolebar.core.instance import Instance
+from rolebar.core.service import keeper_handler
+from rolebar.core.state import CodeNeed, EngineInfo, KeeperState, SectionState
 
 DEVICE = "arn:aws:iam::000000000000:mfa/member"
 
@@ -79,33 +81,62 @@ class FakeKeeper:
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, str, float]] = []
+        self.submitted: list[tuple[str, str]] = []
         self.reloaded = 0
 
     def request_code(self, device: str, profile: str, timeout: float) -> str | None:
         self.asked.append((device, profile, timeout))
         return "123456"
 
+    def submit_code(self, device: str, code: str) -> None:
+        self.submitted.append((device, code))
+
     def reload(self) -> None:
         self.reloaded += 1
 
+    def state(self) -> KeeperState:
+        return STATE
 
-def test_the_engine_code_source_asks_the_running_engine() -> None:
+
+STATE = KeeperState(
+    sections=(SectionState("tray-managed", "dev", "keys", "fresh", 1_800_000_000.0, None),),
+    profiles=("dev",), needs=(CodeNeed(DEVICE, "dev"),), sessions=((DEVICE, 1.5e9),))
+
+
+@pytest.fixture
+def engine() -> Any:
     keeper = FakeKeeper()
-    s = ipc.Server(ipc.keeper_handler(keeper))  # type: ignore[arg-type]
+    s = ipc.Server(keeper_handler(keeper))  # type: ignore[arg-type]
     s.start()
-    try:
-        # In the engine's own process the source never asks itself.
-        assert ipc.EngineCode().get(CodeRequest(DEVICE, "dev")) is None
-        ipc._serving.clear()
-        assert ipc.EngineCode(timeout=30).get(CodeRequest(DEVICE, "dev")) == "123456"
-        assert keeper.asked == [(DEVICE, "dev", 30)]
-        assert ipc.call("ping")["kind"] == "tray"  # type: ignore[index]
-        assert ipc.call("reload") == {"ok": True} and keeper.reloaded == 1
-        assert ipc.call("code", device=DEVICE)["ok"] is False  # type: ignore[index]
-        keeper.answers_codes = False
-        assert ipc.EngineCode().get(CodeRequest(DEVICE, "dev")) is None
-    finally:
-        s.stop()
+    yield keeper
+    s.stop()
+
+
+def test_the_engine_code_source_asks_the_running_engine(engine: FakeKeeper) -> None:
+    assert ipc.EngineCode(timeout=30).get(CodeRequest(DEVICE, "dev")) == "123456"
+    assert engine.asked == [(DEVICE, "dev", 30)]
+    assert ipc.call("reload") == {"ok": True} and engine.reloaded == 1
+    assert ipc.call("code", device=DEVICE)["ok"] is False  # type: ignore[index]
+    engine.answers_codes = False
+    assert ipc.EngineCode().get(CodeRequest(DEVICE, "dev")) is None
+    assert len(engine.asked) == 1
+
+
+def test_ping_and_status_carry_the_state_types(engine: FakeKeeper) -> None:
+    ping = ipc.call("ping")
+    assert ping is not None and ping.pop("ok") is True
+    assert EngineInfo.from_dict(ping) == EngineInfo(os.getpid(), "tray", True)
+    status = ipc.call("status")
+    assert status is not None and status["ok"] is True
+    assert EngineInfo.from_dict(status).kind == "tray"
+    assert KeeperState.from_dict(status["state"]) == STATE
+
+
+def test_a_submitted_code_must_be_six_digits(engine: FakeKeeper) -> None:
+    assert ipc.call("submit", device=DEVICE, code="12345")["ok"] is False  # type: ignore[index]
+    assert ipc.call("submit", device=DEVICE, code=" 654321\n") == {"ok": True}
+    assert engine.submitted == [(DEVICE, "654321")]
+    assert ipc.call("nonsense")["error"] == "unknown op 'nonsense'"  # type: ignore[index]
 
 
 def test_the_engine_code_source_with_no_engine_passes_on() -> None:
