@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +24,9 @@ _READ_TRIES = 5
 # Holding the replaced copy open is how a write landing in it is seen; Windows cannot
 # replace a file that is open, and its writers cannot write a file being replaced.
 _HOLD = os.name == "posix"
+_LEASES = sys.platform.startswith("linux")
+if _LEASES:
+    import fcntl
 
 Stamp = tuple[int, int, int]  # inode, size, mtime_ns
 
@@ -97,34 +102,71 @@ def replace_unless_changed(target: Path, data: bytes, snap: Snapshot,
     """Atomically replace ``target`` with ``data`` (0600, fsynced) if it is as in ``snap``.
 
     True when done; False if the file changed since ``snap`` (start over); or what to
-    build on instead (see ``_landed``). The file as read is held open, and given a second
-    name, until the new one is in place: another program that opened it just before the
-    rename (to truncate and write it, as the AWS CLI does) writes into that copy, and
-    this is how that write is found and kept. Raises OSError; the old file then stays.
+    build on instead (see ``_landed``). The file as read is held open, leased where the
+    system has leases, and given a second name, until the new one is in place: another
+    program that opened it just before the rename (to truncate and write it, as the AWS
+    CLI does) writes into that copy, and this is how that write is found and kept.
+    Raises OSError; the old file then stays.
     """
     temp: Path | None
     temp, written = _write_temp(target, data)
     held = _hold(target)
     aside = None
     try:
-        aside = _link_aside(target, held)
-        # Checked as late as possible: another program may have rewritten the file in
-        # place since it was read, and replacing it now would undo that.
-        if not _unchanged(target, snap, held):
-            return False
+        leased = _lease(held)
+        aside = _link_aside(target, held) if leased is not None else None
+        if leased is None or not _unchanged(target, snap, held) or _waiting(held, leased):
+            return False  # changed, or someone is about to write it: start over
         os.replace(temp, target)
         temp = None
+        waiting = _waiting(held, leased)
+        if leased and held is not None and (not waiting or aside is None):
+            _release(held)  # before waiting for a write (nothing to wait for otherwise)
+        if held is not None and (waiting or _touched(held, snap)):
+            return _landed(target, held, aside, Snapshot(data, written), landing)
         _fsync_folder(target.parent)
-        if held is None or not _touched(held, snap):
-            return True
-        return _landed(target, held, aside, Snapshot(data, written), landing)
+        return True
     finally:
         for leftover in (temp, aside):
             if leftover is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(leftover)
         if held is not None:
-            os.close(held)
+            os.close(held)  # also ends a lease: a writer held back goes on, in the old copy
+
+
+def _lease(held: int | None) -> bool | None:
+    """Have the kernel hold back other programs opening the held file for writing.
+
+    True when it does (Linux: a read lease); None when one has it open for writing
+    right now; False where leases are not to be had (another system, a network file
+    system, a file of another user). The kernel tells the holder of a waiting opener
+    with a signal: SIGURG here, which is ignored unless the program handles it (then no
+    lease is taken).
+    """
+    if held is None or not _LEASES:
+        return False
+    if signal.getsignal(signal.SIGURG) not in (signal.SIG_DFL, signal.SIG_IGN):
+        return False
+    try:
+        fcntl.fcntl(held, fcntl.F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(held, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return False
+    return True
+
+
+def _waiting(held: int | None, leased: bool | None) -> bool:
+    """True if another program waits to open the leased file for writing."""
+    return bool(leased and held is not None
+                and fcntl.fcntl(held, fcntl.F_GETLEASE) != fcntl.F_RDLCK)
+
+
+def _release(held: int) -> None:
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(held, fcntl.F_SETLEASE, fcntl.F_UNLCK)
 
 
 def _landed(target: Path, held: int, aside: Path | None, ours: Snapshot,
@@ -137,7 +179,7 @@ def _landed(target: Path, held: int, aside: Path | None, ours: Snapshot,
     caller builds on what landed, once it looks complete: the snapshot returned.
     """
     log.info("%s: another program wrote it in place during rolebar's replace; "
-             "keeping that write", target)
+             "keeping that write", target)  # or is about to: it waits for the lease
     if _stamp_of(target) != ours.stamp:  # no re-read: every moment here counts
         log.warning("%s: changed twice during one of rolebar's writes; another program's "
                     "write may be lost", target)

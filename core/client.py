@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rolebar.core import ipc, paths
 from rolebar.core.engine import Engine
-from rolebar.core.errors import ConfigError
+from rolebar.core.errors import ConfigError, RolebarError, SectionError
 from rolebar.core.sections import check_section, found_style, section_values, switching_values
 from rolebar.core.settings import DEFAULT_SECTION, SectionSetting, Settings
 from rolebar.core.state import EngineInfo, KeeperState, Listener, SectionState, Style
@@ -142,10 +142,11 @@ class LocalEngine:
         check_section(section)
         self.engine.plan(profile)
         check_section(section, self.engine.env)
+        self._writable(section)
         before = self.settings.get(section)
         chosen = self.settings.select(profile, section, style,
                                       found_style(self._file(), section))
-        self._applied(before, chosen)
+        self._applied_or_undone(before, chosen)
         return chosen
 
     def unselect(self, section: str) -> bool:
@@ -154,9 +155,10 @@ class LocalEngine:
         return removed
 
     def set_style(self, section: str, style: Style) -> SectionSetting:
+        self._writable(section)
         before = self.settings.get(section)
         chosen = self.settings.set_style(section, style)
-        self._applied(before, chosen)
+        self._applied_or_undone(before, chosen)
         return chosen
 
     def reload(self) -> None:
@@ -188,6 +190,30 @@ class LocalEngine:
 
     def _file(self) -> Path:
         return paths.aws_credentials_file(self.engine.env)
+
+    def _writable(self, section: str) -> None:
+        """Refuse a choice whose section the credentials file could not take (a dangling
+        symlink, a symlink loop, a folder), before anything is recorded."""
+        from rolebar.core.credfile import SectionWriter
+
+        try:
+            SectionWriter(self._file()).check(section)
+        except SectionError as exc:
+            raise ConfigError(exc.subject, exc.cause) from None
+
+    def _applied_or_undone(self, before: SectionSetting | None,
+                           chosen: SectionSetting) -> None:
+        """Apply a recorded choice; if that fails, the record goes back to what it was:
+        a choice is recorded fully or not at all (the error raised says why)."""
+        try:
+            self._applied(before, chosen)
+        except BaseException:
+            with contextlib.suppress(RolebarError):
+                if before is None:
+                    self.settings.unselect(chosen.name)
+                else:
+                    self.settings.select(before.profile, before.name, before.style)
+            raise
 
     def _applied(self, before: SectionSetting | None, chosen: SectionSetting) -> None:
         """A `process` section is complete at once. A `keys` section that held another

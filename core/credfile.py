@@ -133,12 +133,17 @@ class SectionWriter:
         """The file to replace: the credentials file, or where its symlink points."""
         path = Path(os.path.abspath(self.path))
         target = Path(os.path.realpath(path))
-        # A dangling link may point at an unmounted volume or a synced dotfiles folder:
-        # rolebar does not create secrets there on a guess; the user fixes the link.
-        if path.is_symlink() and not target.exists():
-            raise SectionError(
-                subject, f"{self.path} is a symlink to {target}, which does not exist"
-            )
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            # A dangling link may point at an unmounted volume or a synced dotfiles
+            # folder: rolebar does not create secrets there on a guess; the user fixes it.
+            if path.is_symlink():
+                raise SectionError(
+                    subject, f"{self.path} is a symlink to {target}, which does not exist"
+                ) from None
+        except OSError as err:  # a symlink loop, a file where a folder should be
+            raise SectionError(subject, f"cannot use {self.path}: {_reason(err)}") from None
         if target.is_dir():
             raise SectionError(subject, f"{self.path} is a directory, not a file")
         return target

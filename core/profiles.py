@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shlex
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,16 +314,40 @@ def none_found(env: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
     )
 
 
+def _readable(path: Path) -> bool:
+    """False for no file (or a dangling symlink); ConfigError for one that cannot be read.
+
+    botocore reads a file it cannot open (no permission, a symlink loop) as an empty
+    one, which would turn up later as a profile without keys or not found at all.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read ({_cause(exc)})") from None
+    if not stat.S_ISREG(st.st_mode):  # a directory; a FIFO would block the open below
+        raise ConfigError(str(path), "cannot be read (not a regular file)")
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read ({_cause(exc)})") from None
+
+
+def _cause(exc: OSError) -> str:
+    text = exc.strerror or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
 def _load_config(path: Path) -> dict[str, Any]:
     """botocore's view of a config file: `profiles`, `sso_sessions` and `services`."""
     return _parse(path, config=True)
 
 
 def _parse(path: Path, *, config: bool) -> dict[str, Any]:
-    if not path.exists():
+    if not _readable(path):
         return {}
-    if not path.is_file():  # botocore would raise ConfigNotFound for a directory
-        raise ConfigError(str(path), "cannot be read (not a regular file)")
     import botocore.configloader
     import botocore.exceptions
 

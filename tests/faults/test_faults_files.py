@@ -7,6 +7,8 @@ tmpfs do (mounting needs root: those cases skip elsewhere).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import pwd
 import subprocess
@@ -82,3 +84,52 @@ def test_broken_cache_entries_are_misses(aws: Aws) -> None:
     assert aws.double.counts["GetSessionToken"] == 1
     for entry in cache.glob("*-*"):
         assert entry.stat().st_mode & 0o777 == 0o600
+
+
+# -- issue 9 item 7: odd credentials files, one clear line, nothing half done ----------------
+
+
+def kept(aws: Aws) -> dict[str, object]:
+    path = aws.home / ".config" / "rolebar" / "settings.json"
+    return json.loads(path.read_text())["sections"] if path.exists() else {}
+
+
+def keys_in_config(aws: Aws) -> None:
+    """The source keys in the config file, so that plans need no credentials file."""
+    keys = aws.credentials.read_text().replace("[my-company]", "")
+    aws.config.write_text(aws.config.read_text().replace(
+        "[profile my-company]\n", f"[profile my-company]\n{keys.strip()}\n"))
+
+
+def test_credentials_file_that_is_a_symlink_loop(aws: Aws) -> None:
+    aws.credentials.unlink()
+    aws.credentials.symlink_to(aws.home / ".aws" / "loop")
+    (aws.home / ".aws" / "loop").symlink_to(aws.credentials)
+    line = assert_one_line(aws.run("process", "project-dev"), 2, "symbolic links")
+    assert line == f"rolebar: {aws.credentials}: cannot be read (too many levels of " \
+        "symbolic links)"
+
+
+def test_select_with_a_dangling_credentials_symlink_records_nothing(aws: Aws) -> None:
+    keys_in_config(aws)
+    aws.credentials.unlink()
+    aws.credentials.symlink_to(aws.home / "gone" / "credentials")
+    line = assert_one_line(aws.run("select", "project-dev"), 2, "does not exist")
+    assert str(aws.credentials) in line and "tray-managed" in line
+    assert kept(aws) == {}
+    assert not (aws.home / "gone").exists()
+
+
+def test_select_whose_section_cannot_be_written_keeps_the_record_as_it_was(aws: Aws) -> None:
+    assert aws.run("select", "project-dev").returncode == 0
+    before = kept(aws)
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(aws.credentials))).hexdigest()[:32]
+    lock = aws.home / ".local" / "state" / "rolebar" / "locks" / f"credfile-{digest}.lock"
+    lock.unlink()
+    lock.symlink_to(aws.home / "victim")
+    line = assert_one_line(aws.run("select", "project-ops"), 2, "is a symlink")
+    assert line == f"rolebar: lock {lock}: is a symlink; rolebar does not follow one there " \
+        "(remove it)"
+    assert kept(aws) == before == {"tray-managed": {"profile": "project-dev",
+                                                    "style": "process"}}
+    assert not (aws.home / "victim").exists()

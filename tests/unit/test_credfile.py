@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import errno
 import logging
 import multiprocessing
 import os
 import random
 import stat
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 from botocore.configloader import raw_config_parse
 
-from rolebar.core import credtext, paths
+from rolebar.core import atomic, credtext, paths
 from rolebar.core.credfile import (
     MARKER_LINE,
     SectionWriter,
@@ -834,7 +837,12 @@ def _in_place(path: Path, text: str) -> None:
 def _lands_just_before_the_rename(
     creds: Path, monkeypatch: pytest.MonkeyPatch, write: Any = _in_place
 ) -> list[str]:
-    """Patch os.replace so that another program writes in place after rolebar's last check."""
+    """Patch os.replace so that another program writes in place after rolebar's last check.
+
+    As on systems without file leases (on Linux one holds such a writer back: see
+    test_a_writer_held_back_by_the_lease_writes_into_the_file).
+    """
+    monkeypatch.setattr(atomic, "_LEASES", False)
     real_replace = os.replace
     calls: list[str] = []
 
@@ -892,6 +900,49 @@ def test_without_hard_links_the_write_is_redone_on_what_landed(
     monkeypatch.setattr(os, "link", no_links)
     _lands_just_before_the_rename(creds, monkeypatch)
     assert SectionWriter(creds, sleep=nosleep).write(NAME, KEYS) is True
+    assert creds.read_text() == rewrite(CLI, KEYS)
+    assert leftovers(creds.parent) == []
+
+
+def _leased_fd(path: Path) -> int:
+    """The descriptor on ``path`` that this process holds a lease on (rolebar's)."""
+    import fcntl
+
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{name}") == str(path):
+                fd = int(name)
+                if fcntl.fcntl(fd, fcntl.F_GETLEASE) != fcntl.F_UNLCK:
+                    return fd
+    raise AssertionError("no leased descriptor")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="file leases are Linux's")
+def test_a_writer_held_back_by_the_lease_writes_into_the_file(
+    creds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process opens the file to write it between rolebar's check and its rename."""
+    import fcntl
+
+    creds.write_text(OTHERS)
+    real_replace = os.replace
+    writers: list[subprocess.Popen[bytes]] = []
+    script = ("import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC);"
+              "os.write(fd, sys.argv[2].encode()); os.close(fd)")
+
+    def replace(src: Any, dst: Any) -> None:
+        if not writers:
+            fd = _leased_fd(creds)
+            writers.append(subprocess.Popen([sys.executable, "-c", script, str(creds), CLI]))
+            until = time.monotonic() + 30
+            while fcntl.fcntl(fd, fcntl.F_GETLEASE) == fcntl.F_RDLCK:  # until it waits
+                assert time.monotonic() < until and writers[0].poll() is None
+                time.sleep(0.001)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert SectionWriter(creds, sleep=lambda _: writers[0].wait(30)).write(NAME, KEYS) is True
+    assert writers[0].wait(30) == 0
     assert creds.read_text() == rewrite(CLI, KEYS)
     assert leftovers(creds.parent) == []
 

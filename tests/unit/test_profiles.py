@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import textwrap
 from pathlib import Path
 
@@ -237,3 +238,34 @@ def test_profiles_found_means_nothing_on_stderr(
     assert main(["profiles"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("project-dev\t") and err == ""
+
+
+@pytest.mark.parametrize("which", ["config", "credentials"])
+def test_a_file_that_cannot_be_opened_names_the_file_and_the_cause(
+        home: Path, monkeypatch: pytest.MonkeyPatch, which: str) -> None:
+    # botocore skips a file it cannot open, as if it were empty ("profile not found",
+    # "no keys" later); as root, modes stop nobody, so the refusal is simulated.
+    catalog(home, SEED_CONFIG)
+    path = home / ".aws" / which
+    real_open = open
+
+    def denied(file: object, *args: object, **kwargs: object) -> object:
+        if str(file) == str(path):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", denied)
+    with pytest.raises(ConfigError) as caught:
+        Catalog.load().plan("project-dev")
+    assert str(caught.value) == f"{path}: cannot be read (permission denied)"
+
+
+def test_a_symlink_loop_names_the_file_and_the_cause(home: Path) -> None:
+    catalog(home, SEED_CONFIG)
+    creds = home / ".aws" / "credentials"
+    creds.unlink()
+    creds.symlink_to(home / ".aws" / "loop")
+    (home / ".aws" / "loop").symlink_to(creds)
+    with pytest.raises(ConfigError) as caught:
+        Catalog.load()
+    assert str(caught.value) == f"{creds}: cannot be read (too many levels of symbolic links)"
