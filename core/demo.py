@@ -111,19 +111,47 @@ def make_home(wanted: Path | None) -> tuple[DemoHome, bool]:
         (root / MARK).touch()
         return DemoHome(root), True
     root = wanted.expanduser().absolute()
-    real_home = Path.home().absolute()
-    if root == real_home or root in real_home.parents:
-        raise ConfigError(f"demo home {root}", "is your own home; pick an empty folder")
-    if root.exists() and any(root.iterdir()) and not (root / MARK).exists():
-        raise ConfigError(f"demo home {root}", "is not empty and not an earlier demo home")
+    try:
+        check_home(root)
+    except OSError as exc:
+        raise ConfigError(f"demo home {root}", f"cannot be read ({exc.strerror})") from None
     paths.private_dir(root)
     (root / MARK).touch()
     return DemoHome(root), False
 
 
+def check_home(root: Path) -> None:
+    """Refuse a home the demo must not write: the user's own, anything but a folder that
+    is empty or an earlier demo's, and one holding a symlink anywhere (the demo writes
+    its AWS files, settings and sections there: a link to the real ~/.aws would send
+    them into the user's own files)."""
+    def refuse(cause: str) -> ConfigError:
+        return ConfigError(f"demo home {root}", cause)
+
+    if root.is_symlink():
+        raise refuse("is a symlink; the demo writes through none (give the folder itself)")
+    real_home = Path.home().resolve()
+    if root.resolve() == real_home or root.resolve() in real_home.parents:
+        raise refuse("is your own home; pick an empty folder")
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise refuse("is not a folder; pick an empty folder")
+    if any(root.iterdir()) and not (root / MARK).is_file():
+        raise refuse("is not empty and not an earlier demo home")
+    for folder, folders, files in os.walk(root):
+        for name in (*folders, *files):
+            if os.path.islink(os.path.join(folder, name)):
+                inside = Path(folder, name).relative_to(root)
+                raise refuse(f"holds a symlink, {inside}; the demo writes through none "
+                             "(remove it, or pick an empty folder)")
+
+
 def write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Never through a symlink (check_home found none; one may have come since).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     os.chmod(path, 0o600)

@@ -136,6 +136,50 @@ def test_a_home_that_is_not_a_demo_home_is_refused(tmp_path: Path, home: Path) -
     assert rolebar("demo", "--headless", "--home", str(home)).returncode == 2
 
 
+def test_a_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_text("mine\n")
+    done = rolebar("demo", "--headless", "--home", str(path))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"rolebar: demo home {path}: is not a folder; pick an empty folder\n"
+    assert path.read_text() == "mine\n"
+
+
+def test_an_earlier_demo_home_whose_aws_folder_is_a_symlink_is_refused(
+        tmp_path: Path, home: Path) -> None:
+    """It would have written the demo's AWS files over the user's own."""
+    real = {p.name: p.read_bytes() for p in (home / ".aws").iterdir()}
+    (home / ".aws" / "credentials").write_text("[mine]\naws_access_key_id = AKIAMINE\n")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / demo.MARK).touch()
+    (earlier / ".aws").symlink_to(home / ".aws")
+    done = rolebar("demo", "--headless", "--seconds", "1", "--home", str(earlier))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"rolebar: demo home {earlier}: holds a symlink, .aws; the demo "
+                           "writes through none (remove it, or pick an empty folder)\n")
+    assert (home / ".aws" / "credentials").read_text() == "[mine]\naws_access_key_id = AKIAMINE\n"
+    assert sorted(p.name for p in (home / ".aws").iterdir()) == sorted({*real, "credentials"})
+
+
+@pytest.mark.parametrize("where", ["home", "deep"])
+def test_symlinks_at_or_in_the_demo_home_are_refused(tmp_path: Path, where: str) -> None:
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    if where == "home":
+        given = tmp_path / "link"
+        given.symlink_to(target)
+    else:
+        given = tmp_path / "earlier"
+        (given / ".config").mkdir(parents=True)
+        (given / demo.MARK).touch()
+        (given / ".config" / "rolebar").symlink_to(target)
+    done = rolebar("demo", "--headless", "--seconds", "1", "--home", str(given))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert len(done.stderr.splitlines()) == 1 and "symlink" in done.stderr
+    assert list(target.iterdir()) == []
+
+
 def test_code_without_a_running_demo(home: Path) -> None:
     done = rolebar("demo", "--code")
     assert done.returncode == 2
