@@ -4,9 +4,9 @@
 - `RemoteEngine`: an engine runs in another process (keep, the tray). A choice of section
   is recorded in the settings file (the engine reads it too) and the engine is told over
   ipc; it writes the sections, refreshes them and answers for its state and for codes.
-- `LocalEngine`: none runs. This process does what can be done without one: it records
-  the choice, writes what a section can hold with no credentials (a `process` section; a
-  `keys` section cleared of another role's keys) and shows the sections as idle.
+- `LocalEngine` (local.py): none runs. This process does what can be done without one:
+  it records the choice, writes what a section can hold with no credentials (a `process`
+  section; a `keys` section cleared of another role's keys) and shows the sections idle.
 `ServedEngine` is the client in the process that runs the engine (keep, the tray, the
 demo): calls go to its own keeper, and it is the one that can be subscribed to.
 
@@ -17,43 +17,32 @@ interactive client of another process's engine, so an engine never asks itself.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rolebar.core import ipc, paths
+from rolebar.core import ipc
 from rolebar.core.engine import Engine
-from rolebar.core.errors import ConfigError, RolebarError, SectionError
-from rolebar.core.sections import check_section, found_style, section_values, switching_values
+from rolebar.core.errors import ConfigError
+from rolebar.core.local import (
+    NOT_RUNNING,
+    START_ONE,
+    Choice,
+    LocalEngine,
+    Recorded,
+    Status,
+)
 from rolebar.core.settings import DEFAULT_SECTION, SectionSetting, Settings
-from rolebar.core.state import EngineInfo, KeeperState, Listener, SectionState, Style
+from rolebar.core.state import EngineInfo, KeeperState, Listener, Style
+
+__all__ = ["NOT_RUNNING", "START_ONE", "Choice", "EngineClient", "LiveEngine", "LocalEngine",
+           "RemoteEngine", "ServedEngine", "Status", "connect", "ping", "serve"]
 
 if TYPE_CHECKING:
     from rolebar.core.service import EngineService
 
 log = logging.getLogger(__name__)
-
-START_ONE = "start one with `rolebar keep` or `rolebar tray`"
-NOT_RUNNING = "no engine running"  # the problem a kept section shows while none runs
-
-
-@dataclass(frozen=True)
-class Status:
-    engine: EngineInfo | None  # None: no engine runs (the sections as recorded, idle)
-    state: KeeperState
-
-
-@dataclass(frozen=True)
-class Choice:
-    """Keep `section` for `profile`; no style: as recorded, else as found, else process."""
-
-    profile: str
-    section: str = DEFAULT_SECTION
-    style: Style | None = None
-
 
 class EngineClient(Protocol):
     """What commands and the tray ask of "the engine", wherever it runs."""
@@ -117,127 +106,6 @@ def ping(root: Path | None = None) -> EngineInfo | None:
         return None
 
 
-class LocalEngine:
-    """No engine runs: this process records choices and writes what it can itself."""
-
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.info: EngineInfo | None = None
-
-    def ping(self) -> EngineInfo | None:
-        return self.info
-
-    def setting(self, section: str) -> SectionSetting | None:
-        return self.settings.get(section)
-
-    def kept(self) -> list[str]:
-        return sorted(self.settings.sections())
-
-    def select(self, profile: str, section: str = DEFAULT_SECTION,
-               style: Style | None = None) -> SectionSetting:
-        """Keep `section` for `profile`, once the profile can be planned and the section
-        is rolebar's (or missing). A section already in the file keeps the style it is
-        written in unless `style` says otherwise (a container may read its keys)."""
-        check_section(section)
-        self.engine.plan(profile)
-        check_section(section, self.engine.env)
-        self._writable(section)
-        before = self.settings.get(section)
-        chosen = self.settings.select(profile, section, style,
-                                      found_style(self._file(), section))
-        self._applied_or_undone(before, chosen)
-        return chosen
-
-    def unselect(self, section: str) -> bool:
-        removed = self.settings.unselect(section)
-        self._dropped(section)
-        return removed
-
-    def set_style(self, section: str, style: Style) -> SectionSetting:
-        self._writable(section)
-        before = self.settings.get(section)
-        chosen = self.settings.set_style(section, style)
-        self._applied_or_undone(before, chosen)
-        return chosen
-
-    def reload(self) -> None:
-        """Nothing runs to tell: the settings file is the record."""
-
-    def refresh_now(self, section: str | None = None) -> None:
-        raise ConfigError(f"section {section}" if section else "engine",
-                          f"no engine is running; {START_ONE}")
-
-    def submit_code(self, device: str, code: str) -> None:
-        raise ConfigError(device, f"no engine is running to take the code; {START_ONE}")
-
-    def request_code(self, device: str, profile: str, timeout: float) -> str | None:
-        return None  # nobody here to ask
-
-    def status(self) -> Status:
-        found = tuple(self._idle(s) for s in self.settings.sections().values())
-        return Status(None, KeeperState(found, (), (), ()))
-
-    def _idle(self, setting: SectionSetting) -> SectionState:
-        try:
-            cached = self.engine.cached(setting.profile)
-        except Exception:  # noqa: BLE001 - status shows what it can
-            cached = None
-        return SectionState(setting.name, setting.profile, setting.style, "idle",
-                            cached.expires if cached else None, NOT_RUNNING)
-
-    # -- the file, where no engine runs to write it ----------------------------------------
-
-    def _file(self) -> Path:
-        return paths.aws_credentials_file(self.engine.env)
-
-    def _writable(self, section: str) -> None:
-        """Refuse a choice whose section the credentials file could not take (a dangling
-        symlink, a symlink loop, a folder), before anything is recorded."""
-        from rolebar.core.credfile import SectionWriter
-
-        try:
-            SectionWriter(self._file()).check(section)
-        except SectionError as exc:
-            raise ConfigError(exc.subject, exc.cause) from None
-
-    def _applied_or_undone(self, before: SectionSetting | None,
-                           chosen: SectionSetting) -> None:
-        """Apply a recorded choice; if that fails, the record goes back to what it was:
-        a choice is recorded fully or not at all (the error raised says why)."""
-        try:
-            self._applied(before, chosen)
-        except BaseException:
-            with contextlib.suppress(RolebarError):
-                if before is None:
-                    self.settings.unselect(chosen.name)
-                else:
-                    self.settings.select(before.profile, before.name, before.style)
-            raise
-
-    def _applied(self, before: SectionSetting | None, chosen: SectionSetting) -> None:
-        """A `process` section is complete at once. A `keys` section that held another
-        role's keys (or keys of unknown origin) is cleared until an engine writes the new
-        role's: it must never serve a role other than the selected one."""
-        from rolebar.core.credfile import SectionWriter
-
-        writer = SectionWriter(self._file())
-        if chosen.style == "process":
-            region = self.engine.plan(chosen.profile).region
-            values = section_values("process", chosen.name, None, region)
-            assert values is not None
-            writer.write(chosen.name, values)
-        elif before is None or before.profile != chosen.profile:
-            if writer.status(chosen.name) == "managed":
-                writer.write(chosen.name, switching_values(chosen.profile))
-
-    def _dropped(self, section: str) -> None:
-        from rolebar.core.credfile import SectionWriter, UnmanagedSectionError
-
-        with contextlib.suppress(UnmanagedSectionError):  # never rolebar's: left as it is
-            SectionWriter(self._file()).remove(section)
-
-
 class RemoteEngine(LocalEngine):
     """An engine runs in another process: it keeps the sections, told over ipc. Should it
     stop answering, this client goes on as a LocalEngine (`info` becomes None)."""
@@ -299,16 +167,15 @@ class RemoteEngine(LocalEngine):
         return reply
 
 
-class ServedEngine:
+class ServedEngine(Recorded):
     """This process runs the engine (keep, the tray, the demo): calls go to its keeper."""
 
     def __init__(self, service: EngineService) -> None:
         from rolebar.core.service import engine_info
 
+        super().__init__(service.engine, service.settings)
         self._service = service
         self._keeper = service.keeper
-        self.engine = service.engine
-        self.settings = service.settings
         self.info = engine_info(service.keeper)
 
     def start(self, first: Choice | None = None) -> None:
@@ -341,12 +208,6 @@ class ServedEngine:
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         return self._keeper.subscribe(listener)
-
-    def setting(self, section: str) -> SectionSetting | None:
-        return self.settings.get(section)
-
-    def kept(self) -> list[str]:
-        return sorted(self.settings.sections())
 
     def select(self, profile: str, section: str = DEFAULT_SECTION,
                style: Style | None = None) -> SectionSetting:

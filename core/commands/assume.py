@@ -54,13 +54,15 @@ def run(args: argparse.Namespace) -> int:
     return run_child([shell], child_env(os.environ, creds, region), args.profile)
 
 
+# The variables a credential set goes into, in the SDKs' names.
+CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                   "AWS_CREDENTIAL_EXPIRATION")
+
+
 def credential_vars(creds: Credentials, region: str | None) -> dict[str, str]:
-    found = {
-        "AWS_ACCESS_KEY_ID": creds.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-        "AWS_SESSION_TOKEN": creds.session_token,
-        "AWS_CREDENTIAL_EXPIRATION": creds.expiration,
-    }
+    values = (creds.access_key_id, creds.secret_access_key, creds.session_token,
+              creds.expiration)
+    found = dict(zip(CREDENTIAL_VARS, values, strict=True))
     if region:
         found["AWS_REGION"] = found["AWS_DEFAULT_REGION"] = region
     return found
