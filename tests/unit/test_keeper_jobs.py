@@ -12,8 +12,8 @@ from types import SimpleNamespace
 from rolebar.core.credentials import Credentials
 from rolebar.core.credfile import SectionWriter
 from rolebar.core.errors import NoCodeError
-from rolebar.core.jobs import Jobs
 from rolebar.core.keeper import Keeper
+from rolebar.core.keeper.jobs import Jobs
 from rolebar.core.settings import Settings
 
 DEVICES = {"slow": "arn:aws:iam::000000000000:mfa/slow",

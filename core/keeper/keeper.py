@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rolebar.core import paths
-from rolebar.core.announced import Announced
 from rolebar.core.codes import REUSED, WRONG, CodeRequest
 from rolebar.core.credentials import Credentials
 from rolebar.core.errors import (
@@ -48,7 +47,8 @@ from rolebar.core.errors import (
     RolebarError,
     SectionError,
 )
-from rolebar.core.jobs import Jobs
+from rolebar.core.keeper.announced import Announced
+from rolebar.core.keeper.jobs import Jobs
 from rolebar.core.schedule import (
     FAILS_BEFORE_NOTICE,
     JUMP,
