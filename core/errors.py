@@ -67,7 +67,17 @@ class CodeReusedError(RolebarError):
 
 
 class StsError(RolebarError):
-    """STS refused the call or could not be reached."""
+    """STS refused the call or could not be reached.
+
+    ``code`` is AWS's error code (``Error.Code``) and ``status`` the HTTP status, or None
+    when no answer came: callers decide on these, never on the text of a message.
+    """
+
+    def __init__(self, subject: str, cause: str, code: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(subject, cause)
+        self.code = code
+        self.status = status
 
 
 class SectionError(RolebarError):

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rolebar.core.credentials import Credentials, Keys, mask
@@ -48,13 +48,13 @@ class CallFailed(StsError):
 
 
 # Error codes after which another try may work; other refusals would only repeat.
-_TRANSIENT = {"InternalFailure", "InternalError", "ServiceUnavailable", "Throttling",
+TRANSIENT = {"InternalFailure", "InternalError", "ServiceUnavailable", "Throttling",
               "ThrottlingException", "RequestTimeout"}
 
 
-# botocore error code -> what the user reads. Built from the code only: AWS messages may
-# quote ARNs and policies, and some SDK messages quote the request.
-_CAUSES = {
+# AWS error code -> what the user reads. Built from the code only: AWS messages may quote
+# ARNs and policies, and some SDK messages quote the request.
+CAUSES = {
     "AccessDenied": "access denied",
     "ExpiredToken": "the credentials used to call STS have expired",
     "InvalidClientTokenId": "STS does not know the access key",
@@ -110,12 +110,10 @@ class Sts:
             with translate(f"profile {step.profile}"):
                 answer = self._client(caller, with_code=code is not None).assume_role(**params)
         except StsError as exc:
-            if session and exc.cause.startswith(_CAUSES["AccessDenied"]):
-                raise SessionRouteRefused(exc.subject, exc.cause) from exc
-            if isinstance(caller, Credentials) and exc.cause.endswith(
-                    ("(ExpiredToken)", "(InvalidClientTokenId)")):
-                raise SessionExpired(exc.subject, exc.cause) from exc
-            raise
+            refined = refine(exc, via_session=session, temporary=isinstance(caller, Credentials))
+            if refined is exc:
+                raise
+            raise refined from exc
         return _credentials(answer)
 
     def _session(self) -> Any:
@@ -174,16 +172,7 @@ def translate(subject: str) -> Iterator[None]:
     try:
         yield
     except bx.ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", ""))
-        if code == "AccessDenied" and "MultiFactorAuthentication" in message:
-            raise InvalidCode(subject, "STS rejected the one-time code (wrong or already used)") \
-                from exc
-        cause = _CAUSES.get(code, "STS refused the call")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        kind = CallFailed if code in _TRANSIENT or status >= 500 else StsError
-        raise kind(subject, f"{cause} ({code})") from exc
+        raise refusal(subject, exc.response) from exc
     except bx.ConnectTimeoutError as exc:
         raise StsError(subject, f"STS did not answer in time ({_endpoint(exc)})") from exc
     except bx.ReadTimeoutError as exc:  # the request went out: STS may have acted on it
@@ -199,6 +188,38 @@ def translate(subject: str) -> Iterator[None]:
         raise ConfigError(subject, "profile not found by botocore") from exc
     except bx.BotoCoreError as exc:
         raise StsError(subject, f"STS call failed ({type(exc).__name__})") from exc
+
+
+def refusal(subject: str, response: Mapping[str, Any]) -> StsError:
+    """An STS error answer as a rolebar error carrying AWS's code and the HTTP status."""
+    error = response.get("Error", {})
+    code = str(error.get("Code") or "Unknown")
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) or None
+    # AWS answers a wrong or spent code with AccessDenied and says which only in the
+    # message; this is the one place that reads it.
+    if code == "AccessDenied" and "MultiFactorAuthentication" in str(error.get("Message", "")):
+        return InvalidCode(subject, "STS rejected the one-time code (wrong or already used)",
+                           code, status)
+    cause = CAUSES.get(code, "STS refused the call")
+    kind = CallFailed if code in TRANSIENT or (status or 0) >= 500 else StsError
+    return kind(subject, f"{cause} ({code})", code, status)
+
+
+def refine(exc: StsError, *, via_session: bool, temporary: bool) -> StsError:
+    """What a refused AssumeRole means for the route, from the code and status alone.
+
+    `via_session`: the caller is an MFA session and the call carries no code, so an
+    AccessDenied (403) is the role wanting the code in the call (a trust policy with a
+    short aws:MultiFactorAuthAge, say). `temporary`: the caller's credentials came from
+    STS, which may have ended them before their Expiration.
+    """
+    if type(exc) is not StsError:  # a code refused, or a failure to try again: as it is
+        return exc
+    if via_session and exc.code == "AccessDenied" and exc.status == 403:
+        return SessionRouteRefused(exc.subject, exc.cause, exc.code, exc.status)
+    if temporary and exc.code in ("ExpiredToken", "InvalidClientTokenId"):
+        return SessionExpired(exc.subject, exc.cause, exc.code, exc.status)
+    return exc
 
 
 def _endpoint(exc: Exception) -> str:
