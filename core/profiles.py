@@ -1,13 +1,14 @@
 """The AWS config files -> a resolved plan per profile.
 
 Parsing is botocore's (its loader handles `[profile x]`, `[default]`, `[services]` and
-`[sso-session]` blocks); keys in the credentials file override the config file's per
-profile. A plan says which long-term keys sign the first call, whether an MFA session is
+`[sso-session]` blocks), once per change of a file (awsfiles.py); keys in the credentials
+file override the config file's per profile. A plan says which long-term keys sign the first call, whether an MFA session is
 fetched first, which roles are assumed in order, and why this route was chosen.
 """
 
 from __future__ import annotations
 
+import copy
 import getpass
 import hashlib
 import json
@@ -15,16 +16,17 @@ import logging
 import os
 import re
 import shlex
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from rolebar.core import paths
+from rolebar.core.awsfiles import load_config, load_credentials
 from rolebar.core.credentials import Keys
 from rolebar.core.endpoints import check_sts_endpoint
 from rolebar.core.errors import ConfigError, ProfileNotFound
+from rolebar.core.fastpath import stamps
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,17 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """A profile and the sources its source_profile chain leads to, and how it ends:
+    `top` (no source_profile), `self` (its own source), `cycle` or `missing` (`next`
+    names the profile met again, or the one that does not exist)."""
+
+    profiles: tuple[tuple[str, Mapping[str, Any]], ...]
+    end: Literal["top", "self", "cycle", "missing"]
+    next: str | None = None
+
+
+@dataclass(frozen=True)
 class ProfileInfo:
     name: str
     role_arn: str | None
@@ -83,22 +96,38 @@ class Catalog:
 
     def __init__(self, profiles: dict[str, dict[str, Any]], files: tuple[Path, Path],
                  services: dict[str, Any] | None = None,
-                 env: Mapping[str, str] = os.environ) -> None:
+                 env: Mapping[str, str] = os.environ, stamp: str | None = None) -> None:
         self._profiles = profiles
         self.files = files
         self._services = services or {}
         self._env = env
+        self._blocks: dict[str, Any] = {"services": self._services}
+        self._stamp = stamp if stamp is not None else stamps([str(f) for f in files])
 
     @classmethod
     def load(cls, env: Mapping[str, str] = os.environ) -> Catalog:
+        """The files as they stand; each is parsed again only when its stamp changed."""
         config, creds = paths.aws_config_file(env), paths.aws_credentials_file(env)
+        stamp = stamps([str(config), str(creds)])  # before reading: a later change shows
         profiles: dict[str, dict[str, Any]] = {}
-        parsed = _load_config(config)
+        parsed = load_config(config)
         for name, values in parsed.get("profiles", {}).items():
             profiles[name] = dict(values)
-        for name, values in _parse(creds, config=False).items():
+        for name, values in load_credentials(creds).items():
             profiles.setdefault(name, {}).update(values)
-        return cls(profiles, (config, creds), dict(parsed.get("services", {})), env)
+        catalog = cls(profiles, (config, creds), dict(parsed.get("services", {})), env, stamp)
+        catalog._blocks = {k: v for k, v in parsed.items() if k != "profiles"}
+        return catalog
+
+    @property
+    def stamp(self) -> str:
+        """The files' stamps when they were read: what this catalog is good for."""
+        return self._stamp
+
+    def full_config(self) -> dict[str, Any]:
+        """botocore's `Session.full_config` for these files: the config file's blocks, with
+        each profile's credentials-file keys over its config keys (a copy)."""
+        return copy.deepcopy({**self._blocks, "profiles": self._profiles})
 
     @property
     def names(self) -> list[str]:
@@ -162,33 +191,43 @@ class Catalog:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _chain(self, name: str) -> tuple[list[RoleStep], Keys]:
-        """Walk source_profile down to static keys; the chain comes back source first."""
-        steps: list[RoleStep] = []
-        seen: list[str] = []
+    def lineage(self, name: str) -> Lineage:
+        """The one walker of source_profile: `name`, then each source in turn."""
+        found: list[tuple[str, Mapping[str, Any]]] = []
         current = name
-        while True:
-            if current in seen:
-                loop = " -> ".join([*seen, current])
-                raise ConfigError(f"profile {name}", f"source_profile cycle: {loop}")
-            seen.append(current)
-            values = self.values(current) if current == name else self._source(name, current)
+        while current in self._profiles:
+            values = self._profiles[current]
+            found.append((current, values))
+            source = values.get("source_profile")
+            if not source:
+                return Lineage(tuple(found), "top")
+            if source == current:
+                return Lineage(tuple(found), "self")
+            if any(source == seen for seen, _ in found):
+                return Lineage(tuple(found), "cycle", source)
+            current = source
+        return Lineage(tuple(found), "missing", current)
+
+    def _chain(self, name: str) -> tuple[list[RoleStep], Keys]:
+        """Roles down to static keys; the chain comes back source first."""
+        self.values(name)  # ProfileNotFound names the files
+        walk = self.lineage(name)
+        steps: list[RoleStep] = []
+        for current, values in walk.profiles:
             if "role_arn" not in values:
                 return list(reversed(steps)), self._keys(name, values, current)
             steps.append(self._role_step(current, values))
-            source = values.get("source_profile")
-            if not source:
-                if "credential_source" in values:
-                    raise ConfigError(f"profile {current}", "credential_source is not supported")
-                raise ConfigError(f"profile {current}", "role_arn without source_profile")
-            if source == current:  # a role profile holding its own keys, as botocore allows
-                return list(reversed(steps)), self._keys(name, values, current)
-            current = source
-
-    def _source(self, name: str, source: str) -> dict[str, Any]:
-        if source not in self._profiles:
-            raise ConfigError(f"profile {name}", f"source_profile {source} does not exist")
-        return self._profiles[source]
+        last, values = walk.profiles[-1]
+        if walk.end == "self":  # a role profile holding its own keys, as botocore allows
+            return list(reversed(steps)), self._keys(name, values, last)
+        if walk.end == "cycle":
+            loop = " -> ".join([*(p for p, _ in walk.profiles), str(walk.next)])
+            raise ConfigError(f"profile {name}", f"source_profile cycle: {loop}")
+        if walk.end == "missing":
+            raise ConfigError(f"profile {name}", f"source_profile {walk.next} does not exist")
+        if "credential_source" in values:
+            raise ConfigError(f"profile {last}", "credential_source is not supported")
+        raise ConfigError(f"profile {last}", "role_arn without source_profile")
 
     def _keys(self, name: str, values: Mapping[str, Any], owner: str | None = None) -> Keys:
         owner = owner or name
@@ -230,11 +269,7 @@ class Catalog:
 
     def _code_command(self, owner: str) -> tuple[str, ...] | None:
         """generate_token (or aws-vault's mfa_process): the owner first, then its sources."""
-        current: str | None = owner
-        seen = set()
-        while current and current not in seen and current in self._profiles:
-            seen.add(current)
-            values = self._profiles[current]
+        for current, values in self.lineage(owner).profiles:
             command = values.get("generate_token") or values.get("mfa_process")
             if command:
                 try:
@@ -242,18 +277,11 @@ class Catalog:
                 except ValueError as exc:
                     raise ConfigError(f"profile {current}", f"generate_token: {exc}") from None
                 return argv or None
-            current = values.get("source_profile")
         return None
 
     def _region(self, name: str) -> str | None:
-        current: str | None = name
-        seen = set()
-        while current and current not in seen and current in self._profiles:
-            seen.add(current)
-            if region := self._profiles[current].get("region"):
-                return str(region)
-            current = self._profiles[current].get("source_profile")
-        return None
+        return next((str(values["region"]) for _, values in self.lineage(name).profiles
+                     if values.get("region")), None)
 
 
 def _route(values: Mapping[str, Any], chain: tuple[RoleStep, ...],
@@ -301,7 +329,7 @@ def _session_name(profile: str, configured: str | None) -> str:
 
 def config_profile_names(path: Path) -> frozenset[str]:
     """The profiles a config file defines (`[default]` and `[profile x]` blocks)."""
-    return frozenset(_load_config(path).get("profiles", {}))
+    return frozenset(load_config(path).get("profiles", {}))
 
 
 def none_found(env: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
@@ -312,51 +340,3 @@ def none_found(env: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
         f"looked in {paths.aws_config_file(env)} and {paths.aws_credentials_file(env)}",
         "try `rolebar demo`, or set one up as in the README's quick start",
     )
-
-
-def _readable(path: Path) -> bool:
-    """False for no file (or a dangling symlink); ConfigError for one that cannot be read.
-
-    botocore reads a file it cannot open (no permission, a symlink loop) as an empty
-    one, which would turn up later as a profile without keys or not found at all.
-    """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot be read ({_cause(exc)})") from None
-    if not stat.S_ISREG(st.st_mode):  # a directory; a FIFO would block the open below
-        raise ConfigError(str(path), "cannot be read (not a regular file)")
-    try:
-        with open(path, "rb"):
-            return True
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot be read ({_cause(exc)})") from None
-
-
-def _cause(exc: OSError) -> str:
-    text = exc.strerror or type(exc).__name__
-    return text[:1].lower() + text[1:]
-
-
-def _load_config(path: Path) -> dict[str, Any]:
-    """botocore's view of a config file: `profiles`, `sso_sessions` and `services`."""
-    return _parse(path, config=True)
-
-
-def _parse(path: Path, *, config: bool) -> dict[str, Any]:
-    if not _readable(path):
-        return {}
-    import botocore.configloader
-    import botocore.exceptions
-
-    try:
-        if config:
-            return dict(botocore.configloader.load_config(str(path)))
-        return dict(botocore.configloader.raw_config_parse(str(path)))
-    except botocore.exceptions.ConfigParseError:
-        raise ConfigError(str(path), "cannot be parsed (malformed INI)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        cause = getattr(exc, "strerror", None) or "not valid UTF-8"
-        raise ConfigError(str(path), f"cannot be read ({cause})") from None

@@ -269,3 +269,62 @@ def test_a_symlink_loop_names_the_file_and_the_cause(home: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         Catalog.load()
     assert str(caught.value) == f"{creds}: cannot be read (too many levels of symbolic links)"
+
+
+# -- parsed once per change of the files ----------------------------------------------------
+
+
+def test_the_files_are_parsed_again_only_when_they_change(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.configloader
+
+    parsed: list[str] = []
+    real_load, real_raw = botocore.configloader.load_config, botocore.configloader.raw_config_parse
+
+    def load(path: str, *args: object, **kwargs: object) -> object:
+        parsed.append(f"config {path}")
+        return real_load(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(botocore.configloader, "load_config", load)
+    catalog(home, SEED_CONFIG)
+    for _ in range(3):
+        Catalog.load().plan("project-dev")
+    assert parsed == [f"config {home}/.aws/config"]
+    # A change of either file: that file alone is read again, once.
+    monkeypatch.setattr(botocore.configloader, "raw_config_parse", lambda path, *a, **k:
+                        parsed.append(f"raw {path}") or real_raw(path, *a, **k))
+    creds = home / ".aws" / "credentials"
+    creds.write_text(SEED_CREDENTIALS.replace("seed/secret", "new1/secret"))  # same size
+    for _ in range(3):
+        plan = Catalog.load().plan("project-dev")
+    assert plan.source.secret_access_key.startswith("new1/secret")
+    assert parsed == [f"config {home}/.aws/config", f"raw {creds}"]
+
+
+def test_the_merged_config_is_botocores(home: Path) -> None:
+    import botocore.session
+
+    config = SEED_CONFIG + "\n[services corp]\nsts =\n  endpoint_url = https://sts.example\n"
+    creds = SEED_CREDENTIALS + "\n[project-dev]\nregion = us-west-2\n[keys-only]\nregion = x\n"
+    merged = catalog(home, config, creds).full_config()
+    assert merged == botocore.session.Session().full_config
+    assert merged["profiles"]["project-dev"]["region"] == "us-west-2"
+    merged["profiles"].clear()  # a copy: the catalog's own values stay as they were
+    assert Catalog.load().plan("project-dev").region == "us-west-2"
+
+
+LINEAGES = [
+    ("[profile a]\nsource_profile = b\n[profile b]\nregion = x\n", "top", ["a", "b"], None),
+    ("[profile a]\nsource_profile = a\n", "self", ["a"], None),
+    ("[profile a]\nsource_profile = b\n[profile b]\nsource_profile = a\n", "cycle", ["a", "b"],
+     "a"),
+    ("[profile a]\nsource_profile = ghost\n", "missing", ["a"], "ghost"),
+    ("", "missing", [], "a"),
+]
+
+
+@pytest.mark.parametrize(("config", "end", "names", "next_"), LINEAGES)
+def test_one_walker_of_source_profile(home: Path, config: str, end: str, names: list[str],
+                                      next_: str | None) -> None:
+    walk = catalog(home, config, "").lineage("a")
+    assert ([p for p, _ in walk.profiles], walk.end, walk.next) == (names, end, next_)

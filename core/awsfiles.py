@@ -1,0 +1,89 @@
+"""The AWS files as botocore reads them, each parsed again only when its stamp changed.
+
+botocore's loader does the parsing; what it would skip silently (a file it cannot open
+reads as empty) or report as a traceback (malformed INI) is one ConfigError naming the
+file. Answers are shared between callers: read them, never change them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+from rolebar.core.errors import ConfigError
+from rolebar.core.fastpath import stamps
+
+
+def _readable(path: Path) -> bool:
+    """False for no file (or a dangling symlink); ConfigError for one that cannot be read.
+
+    botocore reads a file it cannot open (no permission, a symlink loop) as an empty
+    one, which would turn up later as a profile without keys or not found at all.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read ({_cause(exc)})") from None
+    if not stat.S_ISREG(st.st_mode):  # a directory; a FIFO would block the open below
+        raise ConfigError(str(path), "cannot be read (not a regular file)")
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read ({_cause(exc)})") from None
+
+
+def _cause(exc: OSError) -> str:
+    text = exc.strerror or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """botocore's view of a config file: `profiles`, `sso_sessions` and `services`."""
+    return _parse(path, config=True)
+
+
+def load_credentials(path: Path) -> dict[str, Any]:
+    """botocore's view of a credentials file: section -> keys."""
+    return _parse(path, config=False)
+
+
+# (path, config?) -> (stamp, parsed): a file is parsed again only when its stamp changed.
+_PARSED: dict[tuple[str, bool], tuple[str, dict[str, Any]]] = {}
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse(path: Path, *, config: bool) -> dict[str, Any]:
+    """botocore's reading of one AWS file. The answer is shared: read it, never change it."""
+    if not _readable(path):  # every time: a file that can no longer be read says so
+        return {}
+    key = (str(path), config)
+    with _PARSE_LOCK:  # one parse at a time: whoever waited takes the first one's
+        stamp = stamps([key[0]])
+        if (hit := _PARSED.get(key)) is not None and hit[0] == stamp:
+            return hit[1]
+        parsed = _read(path, config=config)
+        if len(_PARSED) >= 16:  # old homes and moved files (tests, AWS_CONFIG_FILE)
+            _PARSED.clear()
+        _PARSED[key] = (stamp, parsed)
+        return parsed
+
+
+def _read(path: Path, *, config: bool) -> dict[str, Any]:
+    import botocore.configloader
+    import botocore.exceptions
+
+    try:
+        if config:
+            return dict(botocore.configloader.load_config(str(path)))
+        return dict(botocore.configloader.raw_config_parse(str(path)))
+    except botocore.exceptions.ConfigParseError:
+        raise ConfigError(str(path), "cannot be parsed (malformed INI)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        cause = getattr(exc, "strerror", None) or "not valid UTF-8"
+        raise ConfigError(str(path), f"cannot be read ({cause})") from None
