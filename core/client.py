@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class EngineClient(Protocol):
     """What commands and the tray ask of "the engine", wherever it runs."""
 
