@@ -1,26 +1,26 @@
 """The STS calls and their errors, nothing else.
 
-Clients are built with the plan's keys, never the SDK's default chain, so a shell with
-`AWS_PROFILE=tray-managed` cannot make rolebar call itself. The endpoint is still the one
-the SDK resolves (`AWS_ENDPOINT_URL_STS`, `endpoint_url`, regional endpoints). botocore
-is imported here and only when a call is made.
+Clients are boto3's, made from the engine's SDK session (sdk.py) with the plan's keys,
+never the SDK's default chain, so a shell with `AWS_PROFILE=tray-managed` cannot make
+rolebar call itself. The endpoint is still the one the SDK resolves
+(`AWS_ENDPOINT_URL_STS`, `endpoint_url`, regional endpoints). boto3 and botocore are
+imported only when a call is made.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-import os
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from rolebar.core.credentials import Credentials, Keys, mask
 from rolebar.core.errors import ConfigError, StsError
-from rolebar.core.fastpath import aws_files, stamps
-from rolebar.core.profiles import RoleStep
+from rolebar.core.profiles import Catalog, RoleStep
+
+if TYPE_CHECKING:
+    from rolebar.core.sdk import Sdk
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +72,18 @@ CAUSES = {
 class Sts:
     """One STS endpoint seen from one profile (region and endpoint settings)."""
 
-    def __init__(self, profile: str, region: str | None) -> None:
+    def __init__(self, profile: str, region: str | None,
+                 sdk: Callable[[], Sdk] | None = None) -> None:
         self.profile = profile
         self.region = region
+        self._sdk = sdk or _process_sdk  # the engine passes the SDK of its own files
 
     def check(self) -> None:
         """Configuration errors before any code is spent: a client must be buildable."""
         import botocore.utils
 
-        with translate(f"profile {self.profile}"):
-            botocore.utils.validate_region_name(self._region(self._session()))
+        with translate(f"profile {self.profile}"), self._sdk().seen_from(self.profile) as seen:
+            botocore.utils.validate_region_name(self._region(seen))
 
     def get_session_token(self, keys: Keys, device: str, code: str, seconds: int) -> Credentials:
         log.info("profile %s: GetSessionToken for %s with %s", self.profile, device,
@@ -116,12 +118,8 @@ class Sts:
             raise refined from exc
         return _credentials(answer)
 
-    def _session(self) -> Any:
-        return _botocore_session(self.profile, _files_stamp())
-
-    def _region(self, session: Any) -> str:
-        with _SESSION_LOCK, translate(f"profile {self.profile}"):
-            return str(self.region or session.get_config_variable("region") or "us-east-1")
+    def _region(self, seen: Any) -> str:
+        return str(self.region or seen.get_config_variable("region") or "us-east-1")
 
     def _client(self, caller: Keys | Credentials, with_code: bool = False) -> Any:
         """A client with the caller's keys. A call that carries a one-time code is never
@@ -129,18 +127,16 @@ class Sts:
         reached STS the retry fails as a reused code (the engine asks for a new one)."""
         import botocore.config
 
-        session = self._session()
-        region = self._region(session)
         config = botocore.config.Config(
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=READ_TIMEOUT,
             retries={"mode": "standard", "total_max_attempts": 1 if with_code else 2},
         )
-        # botocore sessions are not thread-safe; the keeper and ipc threads share them.
-        with _SESSION_LOCK, translate(f"profile {self.profile}"):
-            return session.create_client(
+        sdk = self._sdk()
+        with translate(f"profile {self.profile}"), sdk.seen_from(self.profile) as seen:
+            return sdk.boto3.client(
                 "sts",
-                region_name=region,
+                region_name=self._region(seen),
                 aws_access_key_id=caller.access_key_id,
                 aws_secret_access_key=caller.secret_access_key,
                 aws_session_token=caller.session_token,
@@ -148,20 +144,11 @@ class Sts:
             )
 
 
-_SESSION_LOCK = threading.Lock()
+def _process_sdk() -> Sdk:
+    """The SDK of the files this process's environment names."""
+    from rolebar.core.sdk import sdk
 
-
-def _files_stamp() -> str:
-    return stamps(aws_files(os.environ))
-
-
-@functools.lru_cache(maxsize=32)
-def _botocore_session(profile: str, files_stamp: str) -> Any:
-    """One botocore session per profile while the AWS files stay as they were: building
-    one parses the config files again (about 0.3 s of CPU for a large config)."""
-    import botocore.session
-
-    return botocore.session.Session(profile=profile)
+    return sdk(Catalog.load())
 
 
 @contextlib.contextmanager

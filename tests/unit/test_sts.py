@@ -3,6 +3,7 @@ means for the route (decided on the code and the HTTP status, never on message t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions as bx
@@ -148,3 +149,47 @@ def test_the_route_never_reads_the_cause_text() -> None:
     assert type(refine(worded, via_session=True, temporary=True)) is SessionRouteRefused
     textual = StsError(SUBJECT, "access denied (AccessDenied)")
     assert refine(textual, via_session=True, temporary=True) is textual
+
+
+# -- clients: boto3 on the engine's botocore session ---------------------------------------
+
+CONFIG = """\
+[profile eu]
+region = eu-west-1
+[profile moved]
+services = corp
+[services corp]
+sts =
+  endpoint_url = https://sts.corp.example
+"""
+
+
+def test_clients_are_boto3s_on_one_session_built_on_rolebars_parse(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.configloader
+
+    from rolebar.core.credentials import Keys
+    from rolebar.core.sts import Sts
+
+    (home / ".aws" / "config").write_text(CONFIG)
+    monkeypatch.setenv("AWS_PROFILE", "ghost")  # rolebar's clients name their own profile
+    parsed: list[str] = []
+    real = botocore.configloader.load_config
+    monkeypatch.setattr(botocore.configloader, "load_config",
+                        lambda path, *a, **k: parsed.append(path) or real(path, *a, **k))
+    keys = Keys("eu", "AKIAEXAMPLEEXAMPLE01", "x" * 40)
+    eu, moved = Sts("eu", None)._client(keys), Sts("moved", "us-west-2")._client(keys)
+    assert eu.meta.config.user_agent.startswith("Boto3/")
+    assert (eu.meta.region_name, moved.meta.region_name) == ("eu-west-1", "us-west-2")
+    assert moved.meta.endpoint_url == "https://sts.corp.example"
+    assert eu.meta.endpoint_url == "https://sts.eu-west-1.amazonaws.com"
+    assert parsed == [str(home / ".aws" / "config")]  # one parse, for rolebar and botocore
+
+
+def test_an_invalid_region_is_a_config_error_found_by_check(home: Path) -> None:
+    from rolebar.core.sts import Sts
+
+    (home / ".aws" / "config").write_text("[profile bad]\nregion = not a region!\n")
+    with pytest.raises(ConfigError) as caught:
+        Sts("bad", None).check()
+    assert str(caught.value) == "profile bad: invalid region 'not a region!'"
