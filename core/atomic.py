@@ -115,8 +115,11 @@ def replace_unless_changed(target: Path, data: bytes, snap: Snapshot,
     try:
         leased = _lease(held)
         aside = _link_aside(target, held) if leased is not None else None
-        if leased is None or not _unchanged(target, snap, held) or _waiting(held, leased):
-            return False  # changed, or someone is about to write it: start over
+        if leased is None or _waiting(held, leased):
+            log.debug("%s: another program has it open to write; starting over", target)
+            return False
+        if not _unchanged(target, snap, held):
+            return False
         os.replace(temp, target)
         temp = None
         waiting = _waiting(held, leased)

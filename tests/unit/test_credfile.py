@@ -947,8 +947,8 @@ def test_a_writer_held_back_by_the_lease_writes_into_the_file(
     assert leftovers(creds.parent) == []
 
 
-ADDED = 500  # at least; more until three writes landed in a copy being replaced
-ADDED_MAX = 5000
+ADDED = 500  # at least; more until three writes met one of rolebar's replaces
+ADDED_MAX = 3000
 
 
 def _adder(path: str, added: Any, landed: Any, started: Any, done: Any) -> None:
@@ -983,13 +983,13 @@ class _Count(logging.Handler):
         self.counter = counter
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "keeping that write" in record.getMessage():
+        if any(said in record.getMessage() for said in ("keeping that write", "open to write")):
             self.counter.value += 1
 
 
 def _rewriter(path: str, started: Any, done: Any, rounds: Any, landed: Any) -> None:
     logging.getLogger("rolebar.core.atomic").addHandler(_Count(landed))
-    logging.getLogger("rolebar.core.atomic").setLevel(logging.INFO)
+    logging.getLogger("rolebar.core.atomic").setLevel(logging.DEBUG)
     writer = SectionWriter(Path(path))
     while not done.is_set():
         try:
@@ -1018,7 +1018,7 @@ def test_profiles_added_in_place_during_rewrites_are_never_lost(creds: Path) -> 
     assert added.value >= ADDED
     assert [i for i in range(added.value) if f"[added-{i}]" not in text] == []
     assert rounds.value > 50  # rolebar kept rewriting its section meanwhile
-    assert landed.value >= 1  # and writes did land in copies it was replacing
+    assert landed.value >= 1  # and writes met its replaces (held back, or landed and kept)
     assert _parses(text)
     assert section_status(creds, NAME) == "managed"
     # The adder may have written back a copy of the section it read before a rewrite;
