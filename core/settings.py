@@ -230,4 +230,5 @@ class Settings:
         try:
             write_private(path, f"{header}\n{lines}")
         except OSError as exc:  # the fast path then reads settings.json instead
-            log.warning("settings %s: cannot write its index (%s)", self.path, exc.strerror)
+            log.log(logging.INFO if stale_only else logging.WARNING,
+                    "settings %s: cannot write its index (%s)", self.path, exc.strerror)
