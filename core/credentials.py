@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from rolebar.core.fastpath import answer_json, fresh_until
+from rolebar.core import timing
+from rolebar.core.fastpath import answer_json
 
 
 @dataclass(frozen=True)
@@ -37,20 +38,15 @@ class Credentials:
 
     @property
     def margin(self) -> float:
-        return margin(self.issued, self.expires)
+        return timing.margin(self.issued, self.expires)
 
     def fresh(self, now: float) -> bool:
         """Good enough to hand to a reader: at least `margin` left (DESIGN.md section 4)."""
-        return now < fresh_until(self.issued, self.expires)
+        return now < timing.fresh_until(self.issued, self.expires)
 
-    def usable(self, now: float, slack: float = 30.0) -> bool:
-        """Good enough to sign one more STS call with.
-
-        The slack stays under the keeper's session lead (a quarter of the lifetime, at
-        most 15 min), so a session is renewed ahead of time before any refresh finds it
-        unusable, also for the short sessions of the tests.
-        """
-        return now < self.expires - min(slack, (self.expires - self.issued) / 8)
+    def usable(self, now: float, slack: float = timing.USE_SLACK) -> bool:
+        """Good enough to sign one more STS call with (timing.usable_until)."""
+        return now < timing.usable_until(self.issued, self.expires, slack)
 
     @property
     def expiration(self) -> str:
@@ -79,11 +75,6 @@ class Credentials:
             issued=float(data["issued"]),
             expires=float(data["expires"]),
         )
-
-
-def margin(issued: float, expires: float) -> float:
-    """A reader always gets at least this much lifetime (DESIGN.md section 4)."""
-    return expires - fresh_until(issued, expires)
 
 
 def iso8601(epoch: float) -> str:

@@ -4,10 +4,11 @@ SDK clients in long-running processes call `rolebar process` whenever their cred
 near expiry (botocore on every call in its last 15 minutes), so a hit must cost little more
 than starting Python. On this machine `pathlib` or `typing` each cost as much again as
 Python's own start-up, and `json` costs 0.7x of it (it loads `re`), so this module imports
-only `os`, `sys`, `time` and the C sha256, and reads plain-text files the engine writes
-for it next to its JSON: `<cache>/<entry>.answer` (a header line, then the answer exactly
-as printed) and `<config>/sections.index` (a header line naming the settings.json it was
-made from by its sha256, then one `section TAB profile TAB style` line per kept section).
+only `os`, `sys`, `time`, the C sha256 and `timing` (the time rules, which imports nothing),
+and reads plain-text files the engine writes for it next to its JSON:
+`<cache>/<entry>.answer` (a header line, then the answer exactly as printed) and
+`<config>/sections.index` (a header line naming the settings.json it was made from by its
+sha256, then one `section TAB profile TAB style` line per kept section).
 `tests/unit/test_fastpath.py` checks the imports in a fresh interpreter and that the
 directories agree with platformdirs'.
 
@@ -23,6 +24,8 @@ import os
 import sys
 import time
 
+from rolebar.core.timing import fresh_until
+
 try:  # the C sha256 alone: hashlib would also load OpenSSL
     from _sha256 import sha256  # Python 3.11
 except ImportError:  # pragma: no cover - depends on the interpreter
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 APP = "rolebar"
-MAX_MARGIN = 15 * 60.0
 ANSWER_FORMAT = "rolebar-answer-1"
 SECTIONS_INDEX = "sections.index"
 SETTINGS_FILE = "settings.json"
@@ -71,11 +73,6 @@ def stamps(files: Sequence[str]) -> str:
         else:
             found.append(f"{st.st_size}:{st.st_mtime_ns}")
     return ",".join(found)
-
-
-def fresh_until(issued: float, expires: float) -> float:
-    """The last moment a reader may be handed these credentials (DESIGN.md section 4)."""
-    return expires - min(MAX_MARGIN, (expires - issued) / 2)
 
 
 def answer_file(issued: float, expires: float, files_stamp: str, answer: str) -> str:
