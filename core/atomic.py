@@ -1,9 +1,14 @@
 """Whole-file writes that a crash can never leave half done, readable by the user only.
 
-``write_private`` replaces one of rolebar's own files. ``replace_unless_changed`` replaces
-a file that other programs write too, without a lock (the shared credentials file: the
-AWS CLI truncates it, then writes it in place): only while it is as it was read, and
-without losing a write that lands in the old copy while the new one takes its place.
+rolebar's one file-system helper, with ``locks`` (the lock files): every writer of a
+whole file goes through here, and a file's change is told by ``stamp``.
+
+``write_private`` replaces one of rolebar's own files (settings, cache, runtime files,
+tokens, the engine's note, the demo's files, an autostart entry). ``replace_unless_changed``
+replaces a file that other programs write too, without a lock (the shared credentials
+file: the AWS CLI truncates it, then writes it in place): only while it is as it was
+read, and without losing a write that lands in the old copy while the new one takes its
+place.
 """
 
 from __future__ import annotations
@@ -31,28 +36,39 @@ if _LEASES:
 Stamp = tuple[int, int, int]  # inode, size, mtime_ns
 
 
-def write_private(path: Path, text: str) -> None:
-    """Replace `path` with `text`: temporary file in the same folder, fsync, rename.
+def write_private(path: Path, data: str | bytes, *, mode: int = 0o600,
+                  follow: bool = False) -> None:
+    """Replace `path` with `data`: temporary file in the same folder, fsync, rename.
 
-    mkstemp creates the file 0600 whatever the umask. The bytes are `text` in UTF-8 with
-    no newline translation (the sections index names its settings.json by their hash).
+    The file is 0600 whatever the umask; `mode` opens it only for a file that other
+    programs read and that holds nothing secret (an autostart entry). Text goes out as
+    UTF-8 with no newline translation (the sections index names its settings.json by
+    their hash). A symlink at `path` is replaced, never written through, unless `follow`:
+    then the file it points to is replaced (a dotfiles manager's link stays a link).
     Raises OSError; the old file stays.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target = Path(os.path.realpath(path)) if follow else path
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    temp, _ = _write_temp(target, raw, prefix=f".{target.name}.", mode=mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(temp)
         raise
 
 
 def stamp(st: os.stat_result) -> Stamp:
+    """What tells a file's change without reading it: inode, size, mtime."""
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def stamp_of(path: Path) -> Stamp | None:
+    """The stamp of the file at `path`; None if there is none."""
+    try:
+        return stamp(os.stat(path))
+    except FileNotFoundError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -183,7 +199,7 @@ def _landed(target: Path, held: int, aside: Path | None, ours: Snapshot,
     """
     log.info("%s: another program wrote it in place during rolebar's replace; "
              "keeping that write", target)  # or is about to: it waits for the lease
-    if _stamp_of(target) != ours.stamp:  # no re-read: every moment here counts
+    if stamp_of(target) != ours.stamp:  # no re-read: every moment here counts
         log.warning("%s: changed twice during one of rolebar's writes; another program's "
                     "write may be lost", target)
         return False
@@ -209,14 +225,17 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _write_temp(target: Path, data: bytes) -> tuple[Path, Stamp]:
-    """``data`` in a new 0600 file beside ``target``, on disk; its name and stamp."""
-    fd, temp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
+def _write_temp(target: Path, data: bytes, prefix: str | None = None,
+                mode: int = 0o600) -> tuple[Path, Stamp]:
+    """``data`` in a new file (0600, or ``mode``) beside ``target``, on disk; its name and
+    stamp."""
+    fd, temp = tempfile.mkstemp(prefix=prefix or temp_prefix(target), suffix=".tmp",
+                                dir=target.parent)
     try:
         try:
             _write_all(fd, data)
             if os.name == "posix":
-                os.fchmod(fd, 0o600)  # mkstemp makes 0600 already; say it anyway
+                os.fchmod(fd, mode)  # mkstemp makes 0600 already; say it anyway
             os.fsync(fd)
             written = stamp(os.fstat(fd))
         finally:
@@ -273,13 +292,6 @@ def _contents(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _stamp_of(path: Path) -> Stamp | None:
-    try:
-        return stamp(os.stat(path))
-    except FileNotFoundError:
-        return None
 
 
 def _unchanged(target: Path, snap: Snapshot, held: int | None) -> bool:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rolebar.core import paths
+from rolebar.core import atomic, paths
 from rolebar.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -148,13 +148,10 @@ def check_home(root: Path) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
+    """Atomically, 0600. Never through a symlink (check_home found none; one may have
+    come since): the new file replaces a link at `path`, whatever it points to."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Never through a symlink (check_home found none; one may have come since).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(path, 0o600)
+    atomic.write_private(path, text)
 
 
 def token_command(state: Path) -> str:

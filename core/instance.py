@@ -18,6 +18,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from rolebar.core import locks, paths
+from rolebar.core.atomic import write_private
 from rolebar.core.errors import EngineBusy
 
 LOCK = "engine.lock"
@@ -38,10 +39,6 @@ class Instance:
             self._root = paths.state_dir()
         return self._root
 
-    @property
-    def held(self) -> bool:
-        return self._lock is not None
-
     def acquire(self) -> None:
         if self._lock is not None:
             return
@@ -52,8 +49,8 @@ class Instance:
             raise EngineBusy("engine", f"{describe(holder(self.root))} is already running; "
                              "one engine per user") from None
         self._lock = lock
-        _write_info(folder / INFO, {"pid": os.getpid(), "kind": self.kind,
-                                    "started": time.time()})
+        write_private(folder / INFO, json.dumps({"pid": os.getpid(), "kind": self.kind,
+                                                 "started": time.time()}))
 
     def release(self) -> None:
         lock, self._lock = self._lock, None
@@ -86,10 +83,3 @@ def describe(info: dict[str, Any] | None) -> str:
         return "another rolebar engine"
     return f"rolebar {info.get('kind', 'engine')} (pid {info.get('pid', '?')})"
 
-
-def _write_info(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)

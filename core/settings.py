@@ -19,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from rolebar.core import locks, paths
-from rolebar.core.atomic import write_private
+from rolebar.core.atomic import Stamp, stamp_of, write_private
 from rolebar.core.errors import ConfigError
 from rolebar.core.fastpath import SECTIONS_INDEX, index_header
 from rolebar.core.sections import check_section
@@ -43,9 +42,6 @@ DEFAULT_STYLE: Style = "process"
 _UNRECORDED_STYLE: Style = "keys"
 # The tray's "Keep fresh" submenu keeps a checked profile P in [tray-managed-P].
 TRAY_PREFIX = "tray-managed-"
-
-Stamp = tuple[int, int, int]  # inode, size, mtime_ns
-
 
 @dataclass(frozen=True)
 class SectionSetting:
@@ -110,10 +106,9 @@ class Settings:
     def stamp(self) -> Stamp | None:
         """Cheap change detection for the keeper's wake-ups (no read, no parse)."""
         try:
-            st = os.stat(self.path)
+            return stamp_of(self.path)
         except OSError:
             return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     # -- changing ----------------------------------------------------------------------
 
