@@ -16,8 +16,8 @@ Stdlib only and nothing from the rest of rolebar, so ``python -m rolebar.core.st
 runs anywhere (see ``process.main``).
 
 Modules: ``totp`` (codes), ``sigv4`` (signature checks), ``wire`` (errors, validation,
-XML), ``model`` (users, roles, keys), ``double`` (the rules and the fault switch),
-``server`` (HTTP), ``process`` (the command line).
+XML), ``model`` (users, roles, keys), ``double`` (the rules), ``faults`` (the fault switch),
+``server`` (HTTP), ``process`` (the command line) and ``admin`` (its ``/_double/`` paths).
 
 The same port also serves IAM Identity Center, console federation and IAM access keys,
 reached as ``double.services`` (see ``services``): ``oidc`` and ``browser`` (sign-in),
@@ -27,7 +27,8 @@ reached as ``double.services`` (see ``services``): ``oidc`` and ``browser`` (sig
 
 from __future__ import annotations
 
-from .double import ACTIONS, FAULTS, StsDouble
+from .double import ACTIONS, StsDouble
+from .faults import FAULTS
 from .model import Call, Role, User
 from .process import main
 from .services import Services

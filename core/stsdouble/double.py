@@ -8,10 +8,9 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from . import sigv4, wire
+from .faults import FAULT_ERRORS, FaultSwitch
 from .model import Call, Keys, Role, User, key_id, secret_key, session_token
 from .server import Server
 from .services import Services
@@ -19,22 +18,10 @@ from .totp import decode_secret, hotp, new_secret, step_at
 from .wire import StsError, denied
 
 ACTIONS = ("GetSessionToken", "AssumeRole", "GetCallerIdentity")
-FAULTS = ("500", "throttle", "stall", "reset", "reset-after")
 CHAINING_LIMIT = 3600  # STS caps a role assumed with role credentials at one hour
 _ANY_ARN = re.compile(r"arn:[\w-]+:[\w-]*:[\w-]*:[\w-]*:.+")
 
-_FAULT_ERRORS: dict[str, tuple[str, str, int, str]] = {
-    "500": ("InternalFailure", "An internal error has occurred", 500, "Receiver"),
-    "throttle": ("Throttling", "Rate exceeded", 400, "Sender"),
-}
-
 Reply = tuple[int, bytes, str]  # HTTP status, XML body, request id
-
-
-@dataclass
-class _Fault:
-    left: int | None  # requests still to hit; None: until clear()
-    seconds: float | None = None  # stall only
 
 
 class StsDouble:
@@ -60,8 +47,7 @@ class StsDouble:
         self._counts = dict.fromkeys(ACTIONS, 0)
         self._calls: list[Call] = []
         self._secrets: list[str] = []
-        self._faults: dict[str, _Fault] = {}
-        self._wake = threading.Event()  # set to cut stalls short on clear() or stop()
+        self.faults = FaultSwitch(self._lock)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.services = Services(self)  # sso-oidc, sso, signin, iam on the same port
@@ -107,7 +93,7 @@ class StsDouble:
     def start(self) -> str:
         """Serve on 127.0.0.1 (the same port again after ``stop()``); return the endpoint."""
         if self._server is None:
-            self._wake.clear()
+            self.faults.wake.clear()
             self._server = Server(("127.0.0.1", self.port), self)
             self.port = self._server.server_address[1]
             self._thread = threading.Thread(
@@ -122,7 +108,7 @@ class StsDouble:
         server, self._server = self._server, None
         if server is None:
             return
-        self._wake.set()
+        self.faults.wake.set()
         server.shutdown()
         server.server_close()
         server.drop_connections()
@@ -139,46 +125,15 @@ class StsDouble:
     # -- faults --
 
     def inject(self, fault: str, count: int | None = None, seconds: float | None = None) -> None:
-        """Make the next ``count`` STS requests (all, if None) meet ``fault``.
-
-        "500": 500 InternalFailure; "throttle": 400 Throttling; "stall": wait ``seconds``
-        (default: the ``stall_seconds`` attribute), then answer; "reset": drop the connection
-        without a response, the request unseen; "reset-after": carry the request out (a code
-        in it is spent, credentials are issued), then drop the connection without the
-        answer. A stall combines with one of the others.
-        """
-        if fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}; one of {', '.join(FAULTS)}")
-        if count is not None and count < 1:
-            raise ValueError("count must be at least 1")
-        with self._lock:
-            self._faults[fault] = _Fault(count, seconds)
+        """Make the next ``count`` requests (all, if None) meet ``fault`` (see faults.py)."""
+        self.faults.inject(fault, count, seconds)
 
     def clear(self) -> None:
         """Remove every injected fault and release stalled requests."""
-        with self._lock:
-            self._faults.clear()
-            wake, self._wake = self._wake, threading.Event()
-        wake.set()
+        self.faults.clear()
 
     def _take_faults(self) -> tuple[float | None, str | None, threading.Event]:
-        """Consume the faults for one request: (seconds to stall, fault to answer with)."""
-        with self._lock:
-            stall = self._consume("stall")
-            seconds = None
-            if stall is not None:
-                seconds = self.stall_seconds if stall.seconds is None else stall.seconds
-            fault = next((name for name in ("reset", "reset-after", "500", "throttle")
-                          if self._consume(name) is not None), None)
-            return seconds, fault, self._wake
-
-    def _consume(self, name: str) -> _Fault | None:
-        fault = self._faults.get(name)
-        if fault is not None and fault.left is not None:
-            fault.left -= 1
-            if fault.left <= 0:
-                del self._faults[name]
-        return fault
+        return self.faults.take(self.stall_seconds)
 
     # -- introspection --
 
@@ -219,8 +174,8 @@ class StsDouble:
             if fault == "reset":
                 self._record(action, caller, "reset")
                 return None
-            if fault in _FAULT_ERRORS:
-                raise StsError(*_FAULT_ERRORS[fault])
+            if fault in FAULT_ERRORS:
+                raise StsError(*FAULT_ERRORS[fault])
             with self._lock:
                 result = self._dispatch(action, params, self._authenticate(request))
                 self._counts[action] += 1
@@ -362,38 +317,3 @@ class StsDouble:
             raise StsError("ValidationError", "The requested DurationSeconds exceeds the "
                            "MaxSessionDuration set for this role.")
         return self._issue(keys, min(duration, self.role_lifetime), mfa, role, name)
-
-    # -- admin channel (process mode) --
-
-    def admin(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
-        """Answer ``/_double/PATH``: read counters, inject faults, change lifetimes."""
-        readers = {"counts": lambda: self.counts, "codes_seen": lambda: self.codes_seen,
-                   "calls": lambda: [asdict(call) for call in self.calls],
-                   "secrets": self.secrets}
-        if path in readers:
-            return 200, readers[path]()
-        try:
-            if path == "clear":
-                self.clear()
-            elif path == "inject":
-                count, seconds = params.get("count"), params.get("seconds")
-                self.inject(params.get("fault", ""), int(count) if count else None,
-                            float(seconds) if seconds else None)
-            elif path == "config":
-                return 200, self._configure(params)
-            else:
-                return 404, {"error": f"no admin path {path!r}"}
-        except ValueError as exc:
-            return 400, {"error": str(exc)}
-        return 200, {"ok": True}
-
-    def _configure(self, params: dict[str, str]) -> dict[str, float]:
-        if "role_lifetime" in params:
-            self.role_lifetime = int(params["role_lifetime"])
-        if "session_lifetime" in params:
-            self.session_lifetime = int(params["session_lifetime"])
-        if "stall_seconds" in params:
-            self.stall_seconds = float(params["stall_seconds"])
-        return {"role_lifetime": self.role_lifetime, "session_lifetime": self.session_lifetime,
-                "stall_seconds": self.stall_seconds}
-

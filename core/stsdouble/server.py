@@ -12,6 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from . import admin
 from .sigv4 import Request
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             double = self.server.double
             answer = double.services.admin(path, request.params())
-            status, payload = answer or double.admin(path, request.params())
+            status, payload = answer or admin.answer(double, path, request.params())
         self._send(status, "application/json", json.dumps(payload).encode())
 
     def _send(self, status: int, content_type: str, body: bytes,
