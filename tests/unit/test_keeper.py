@@ -14,7 +14,13 @@ from rolebar.core.credentials import Credentials
 from rolebar.core.credfile import MARKER_LINE, SectionWriter
 from rolebar.core.errors import CodeReusedError, NoCodeError, ProfileNotFound, StsError
 from rolebar.core.keeper import Keeper
-from rolebar.core.schedule import FAILS_BEFORE_NOTICE, backoff, deadlines, session_lead
+from rolebar.core.schedule import (
+    FAILS_BEFORE_NOTICE,
+    MIN_WAIT,
+    backoff,
+    deadlines,
+    session_lead,
+)
 from rolebar.core.sections import section_values
 from rolebar.core.settings import Settings, tray_section
 from rolebar.core.state import CodeNeed, Event, KeeperState
@@ -260,6 +266,33 @@ def test_a_clock_jump_refreshes_at_once(rig: Rig) -> None:
     assert len(rig.engine.roles()) == 2
 
 
+@pytest.mark.parametrize("fails", [True, False])
+def test_refresh_now_sent_while_a_refresh_is_under_way_is_never_lost(
+        rig: Rig, fails: bool) -> None:
+    """The tray's "Refresh now" arrives while the due refresh's STS call runs: whatever that
+    call ends with (a failure sets a backoff), one more refresh, forced, follows at once."""
+    rig.settings.select("dev", style="keys")
+    rig.tick()
+    first = rig.key()
+    rig.clock.advance(deadlines(T0, T0 + 1200)[0] - T0)  # the soft deadline
+    fetch = rig.engine.credentials
+
+    def under_way(profile: str, **kwargs: object) -> Credentials:
+        rig.keeper.refresh_now()  # from another thread, while this call is under way
+        rig.engine.credentials = fetch  # type: ignore[method-assign]
+        if fails:
+            raise StsError("profile dev", "STS failed; try again shortly (InternalFailure)")
+        return fetch(profile, **kwargs)  # type: ignore[arg-type]
+
+    rig.engine.credentials = under_way  # type: ignore[method-assign]
+    calls = len(rig.engine.roles())
+    assert rig.tick() == MIN_WAIT  # due again at once, not after a backoff
+    rig.tick()  # the clock has not moved
+    assert rig.engine.roles()[-1] == ("role", "dev", None, True)
+    assert len(rig.engine.roles()) == calls + (1 if fails else 2)
+    assert rig.key() != first and rig.keeper.state().sections[0].health == "fresh"
+
+
 # -- codes and MFA sessions -----------------------------------------------------------------
 
 
@@ -327,7 +360,7 @@ def test_keeps_own_prompt_is_told_why_it_asks_again(tmp_path: Path) -> None:
     rig.engine.no_code = True
     rig.settings.select("dev", style="keys")
     rig.keeper.tick()
-    wait_until(lambda: not rig.keeper._prompting and asked)
+    wait_until(lambda: asked and not rig.keeper._needs.prompting())
     rig.engine.fail = InvalidCode("profile dev", "STS rejected the one-time code")
     rig.keeper.submit_code(DEVICE, "123456")
     rig.keeper.tick()
@@ -378,14 +411,11 @@ def test_two_code_requests_share_one_need_and_both_get_the_code(rig: Rig) -> Non
         rig.keeper.request_code(DEVICE, "dev", 10))) for _ in range(2)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 5
-    while (wait := rig.keeper._waits.get(DEVICE)) is None or wait.count < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    rig.tick()
+    wait_until(lambda: rig.tick() and waiters(rig) == 2)  # each request is applied by a tick
     assert rig.kinds() == ["code_needed"]
     assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)
     rig.keeper.submit_code(DEVICE, "111222")
+    rig.tick()
     for t in threads:
         t.join(5)
     assert answers == ["111222", "111222"]
@@ -393,10 +423,57 @@ def test_two_code_requests_share_one_need_and_both_get_the_code(rig: Rig) -> Non
     assert rig.keeper.state().needs == ()
 
 
+def waiters(rig: Rig) -> int:
+    """The requests waiting for a code, as the keeper counts them (once each)."""
+    return sum(len(need.waiters) for need in rig.keeper._books.needs.values())
+
+
 def test_a_code_request_times_out_with_none(rig: Rig) -> None:
     assert rig.keeper.request_code(DEVICE, "dev", 0.05) is None
     rig.tick()
     assert rig.keeper.state().needs == ()
+
+
+def test_a_need_met_while_a_request_waits_goes_when_the_request_ends(rig: Rig) -> None:
+    """Counted once: the keeper's own need, met while an ipc request also waited, does not
+    outlive that request (the section said "needs_code" while fresh)."""
+    rig.engine.no_code = True
+    rig.settings.select("dev", style="keys")
+    rig.tick()
+    assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)
+    answers: list[str | None] = []
+    request = threading.Thread(target=lambda: answers.append(
+        rig.keeper.request_code(DEVICE, "dev", 3)))
+    request.start()
+    wait_until(lambda: rig.tick() and waiters(rig) == 1)
+    rig.engine.no_code = False  # generate_token works again
+    rig.clock.advance(60)
+    rig.tick()
+    assert rig.key() is not None
+    assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)  # the request still waits
+    request.join(10)
+    assert answers == [None]
+    rig.tick()
+    assert rig.keeper.state().needs == ()
+    assert rig.keeper.state().sections[0].health == "fresh"
+
+
+def test_a_code_request_gets_none_when_the_keeper_stops(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.keeper = Keeper(rig.engine, rig.settings, writer=rig.writer,  # type: ignore[arg-type]
+                        command="/opt/rolebar")
+    rig.keeper.start()
+    answers: list[str | None] = []
+    request = threading.Thread(target=lambda: answers.append(
+        rig.keeper.request_code(DEVICE, "dev", 300)))
+    request.start()
+    try:
+        wait_until(lambda: rig.keeper.state().needs)
+    finally:
+        rig.keeper.stop()
+    request.join(30)
+    assert answers == [None]
+    assert rig.keeper.request_code(DEVICE, "dev", 300) is None  # stopped: no wait at all
 
 
 # -- sections -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rolebar.core.credentials import Credentials
 from rolebar.core.credfile import SectionWriter
 from rolebar.core.errors import NoCodeError
 from rolebar.core.keeper import Keeper
+from rolebar.core.keeper.inbox import Inbox
 from rolebar.core.keeper.jobs import Jobs
 from rolebar.core.settings import Settings
 
@@ -120,9 +121,9 @@ def test_a_refresh_that_ends_after_its_profile_was_unselected_is_dropped(
     assert keeper.state().needs == ()
 
 
-def test_jobs_run_one_per_key_and_apply_on_the_callers_thread() -> None:
-    woken = threading.Event()
-    jobs = Jobs(woken.set)
+def test_jobs_run_one_per_key_and_apply_through_the_inbox() -> None:
+    inbox = Inbox()
+    jobs = Jobs(inbox.post, inbox.drain)
     jobs.inline = False
     gate = threading.Event()
     applied: list[tuple[object, object, str]] = []
@@ -134,24 +135,40 @@ def test_jobs_run_one_per_key_and_apply_on_the_callers_thread() -> None:
     assert not jobs.start("k", lambda: 2, apply)  # one at a time per key
     assert jobs.busy("k")
     gate.set()
-    assert woken.wait(30)
-    assert jobs.busy("k")  # until its outcome is applied
-    jobs.finish()
+    inbox.wait(30)  # the outcome arrived: it wakes the keeper
+    assert jobs.busy("k") and applied == []  # until it is applied on the keeper's thread
+    inbox.drain()
     assert applied == [(1, None, threading.current_thread().name)]
     assert not jobs.busy("k")
 
     def fails() -> int:
         raise ValueError("boom")
 
-    woken.clear()
     jobs.start("k", fails, apply)
-    assert woken.wait(30)
-    jobs.finish()
+    inbox.wait(30)
+    inbox.drain()
     assert isinstance(applied[-1][1], ValueError) and applied[-1][0] is None
 
 
-def test_inline_jobs_apply_at_once() -> None:
-    jobs = Jobs(lambda: None)
-    applied: list[object] = []
-    jobs.start("k", lambda: 7, lambda value, exc: applied.append(value))
-    assert applied == [7] and not jobs.busy("k")
+def test_inline_jobs_apply_at_once_after_the_commands_that_came_first() -> None:
+    inbox = Inbox()
+    jobs = Jobs(inbox.post, inbox.drain)
+    order: list[object] = []
+
+    def work() -> int:
+        inbox.post(lambda: order.append("a command sent meanwhile"))
+        return 7
+
+    jobs.start("k", work, lambda value, exc: order.append(value))
+    assert order == ["a command sent meanwhile", 7] and not jobs.busy("k")
+
+
+def test_a_closed_inbox_runs_no_command_and_calls_each_ones_dropped() -> None:
+    inbox = Inbox()
+    ran: list[int] = []
+    dropped: list[int] = []
+    inbox.post(lambda: ran.append(1), lambda: dropped.append(1))
+    inbox.close()
+    inbox.post(lambda: ran.append(2), lambda: dropped.append(2))
+    inbox.drain()
+    assert ran == [] and dropped == [1, 2]
