@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 from rolebar.core.bounded import MAX_OUTPUT, run_bounded
 from rolebar.core.cache import Cache, entry_name
 from rolebar.core.errors import CodeReusedError, ConfigError, NoCodeError
+from rolebar.core.interactive import has_display, has_terminal
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ SIX_DIGITS = re.compile(r"[0-9]{6}")  # ASCII only: \d also matches other script
 DEFAULT_COMMAND_TIMEOUT = 120.0
 PROMPT_TIMEOUT = 300.0
 REMEMBER = 4 * STEP  # STS accepts a code for about three steps
+DIALOG_MODULE = "rolebar.tray.dialog"  # the tray's, started as a child (core never imports it)
 
 
 @dataclass(frozen=True)
@@ -152,27 +154,28 @@ def command_timeout(env: Mapping[str, str]) -> float:
     return value
 
 
+def dialog_argv(request: CodeRequest) -> list[str]:
+    """The code dialog's process (core's GuiPrompt and the tray's prompts): the message
+    names the profile and the device, never a code."""
+    return [sys.executable, "-m", DIALOG_MODULE, "--message", request.message]
+
+
 class GuiPrompt:
-    """A dialog in a subprocess (`python -m rolebar.tray.prompt`), when a display exists."""
+    """A dialog in a subprocess (`python -m rolebar.tray.dialog`), when a display exists."""
 
     name = "prompt"
     on_repeat = "ask"
-    module = "rolebar.tray.prompt"
+    module = DIALOG_MODULE
 
     def available(self) -> bool:
-        if sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-        ):
-            return False
-        return importlib.util.find_spec(self.module) is not None
+        return has_display() and importlib.util.find_spec(self.module) is not None
 
     def get(self, request: CodeRequest) -> str | None:
         if not self.available():
             return None
-        argv = [sys.executable, "-m", self.module, "--message", request.message]
         try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  timeout=PROMPT_TIMEOUT, check=False)
+            done = subprocess.run(dialog_argv(request), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, timeout=PROMPT_TIMEOUT, check=False)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return six_digits(done.stdout.decode()) if done.returncode == 0 else None
@@ -185,11 +188,7 @@ class TerminalPrompt:
     on_repeat = "ask"
 
     def available(self) -> bool:
-        try:
-            os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
-        except OSError:
-            return False
-        return True
+        return has_terminal()
 
     def get(self, request: CodeRequest) -> str | None:
         if not self.available():

@@ -28,6 +28,7 @@ from typing import Literal
 from rolebar.core import paths
 from rolebar.core.codes import CommandCode, command_timeout
 from rolebar.core.errors import ConfigError
+from rolebar.core.interactive import has_display
 from rolebar.core.profiles import Catalog
 
 Status = Literal["ok", "warn", "fail"]
@@ -241,9 +242,7 @@ class Doctor:
     def tray_backend(self) -> Check:
         hint_linux = (f"sudo apt-get install {APT_TRAY}, then "
                       "reinstall rolebar with its tray extra (README: Install)")
-        if self.platform.startswith("linux") and not (
-            self.env.get("DISPLAY") or self.env.get("WAYLAND_DISPLAY")
-        ):
+        if not has_display(self.env, self.platform):
             return Check("tray", "fail", "no display (DISPLAY and WAYLAND_DISPLAY unset)",
                          "run doctor inside your desktop session, or `rolebar doctor "
                          "--no-tray` on a server (use `rolebar keep` there)")

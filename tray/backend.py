@@ -38,6 +38,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from rolebar.core.interactive import has_display
+
 log = logging.getLogger(__name__)
 
 SETUP_HINT = "bash scripts/setup"
@@ -140,7 +142,7 @@ def check_backend() -> str | None:
     try:
         import pystray
     except Exception as exc:  # pystray raises ImportError, Xlib display errors, ...
-        if is_glib() and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        if is_glib() and not has_display():
             return "tray: no display (DISPLAY is not set); use `rolebar keep` without one"
         return f"tray: cannot load a tray backend ({type(exc).__name__}: {exc})"
     if not pystray.Icon.HAS_MENU:

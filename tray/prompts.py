@@ -1,6 +1,6 @@
 """The tray's open code prompts: at most one per MFA device, each in its own process.
 
-A prompt is ``python -m rolebar.tray.prompt`` (the same child core's GuiPrompt starts), so
+A prompt is ``python -m rolebar.tray.dialog`` (the same child core's GuiPrompt starts), so
 no GUI toolkit ever runs on pystray's thread. Whatever asked for a code (the keeper's own
 refresh, or a `rolebar process` over ipc) waits on the keeper; two requests for the same
 device while a prompt is open get that one prompt. A cancelled prompt submits nothing:
@@ -12,34 +12,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 
-from rolebar.core.codes import CodeRequest, six_digits
+from rolebar.core.codes import CodeRequest, dialog_argv, six_digits
 
 log = logging.getLogger(__name__)
 
-MODULE = "rolebar.tray.prompt"
 Submit = Callable[[str, str], object]
-
-
-def prompt_argv(request: CodeRequest) -> list[str]:
-    return [sys.executable, "-m", MODULE, "--message", request.message]
 
 
 class Prompts:
     def __init__(self, submit: Submit,
-                 argv: Callable[[CodeRequest], list[str]] = prompt_argv) -> None:
+                 argv: Callable[[CodeRequest], list[str]] = dialog_argv) -> None:
         self._submit = submit
         self._argv = argv
         self._open: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._closing = False
-
-    def is_open(self, device: str) -> bool:
-        with self._lock:
-            return device in self._open
 
     def ask(self, device: str, profile: str, reason: str | None = None) -> bool:
         """Open a prompt for `device` unless one is open; True if one was opened.

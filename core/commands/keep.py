@@ -9,12 +9,12 @@ refused) are one `rolebar:` line each on stderr; details go to the log.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 from types import FrameType
 
+from rolebar.core import interactive
 from rolebar.core.client import Choice, serve
 from rolebar.core.codes import TerminalPrompt
 from rolebar.core.errors import printable
@@ -39,12 +39,8 @@ def notice(state: KeeperState, event: Event) -> None:
 
 
 def has_terminal() -> bool:
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        return False
-    os.close(fd)
-    return sys.stdin is not None and sys.stdin.isatty()
+    """A terminal to prompt on, which is also where this command was started from."""
+    return interactive.has_terminal() and sys.stdin is not None and sys.stdin.isatty()
 
 
 def run(args: argparse.Namespace) -> int:

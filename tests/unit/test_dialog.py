@@ -1,4 +1,5 @@
-"""The code prompt: drivers, escaping, validation and the child's stdout/exit contract."""
+"""The code dialog (tray/dialog.py): drivers, escaping, validation and the child's stdout/exit
+contract."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rolebar.tray import prompt
-from rolebar.tray.prompt import NoDriver, ask_code, choose, normalise
+from rolebar.tray import dialog
+from rolebar.tray.dialog import NoDriver, ask_code, choose, normalise
 
 MESSAGE = "One-time code for arn:aws:iam::123456789012:mfa/alice (profile dev)"
 
@@ -45,7 +46,7 @@ def test_normalise(text: str, code: str | None) -> None:
 def test_a_bad_answer_is_asked_again_with_a_hint() -> None:
     driver = Scripted("12345", "654321")
     assert ask_code(driver, MESSAGE) == "654321"
-    assert driver.messages == [MESSAGE, prompt.RETRY_HINT + MESSAGE]
+    assert driver.messages == [MESSAGE, dialog.RETRY_HINT + MESSAGE]
 
 
 def test_cancel_and_too_many_bad_answers_give_no_code() -> None:
@@ -57,13 +58,13 @@ def test_cancel_and_too_many_bad_answers_give_no_code() -> None:
 
 
 def test_zenity_hides_the_input_and_keeps_underscores() -> None:
-    argv = prompt.Zenity().argv("profile dev_admin")
+    argv = dialog.Zenity().argv("profile dev_admin")
     assert argv[:3] == ["zenity", "--entry", "--hide-text"]
     assert "--text=profile dev__admin" in argv  # a single "_" is a mnemonic marker
 
 
 def test_kdialog_uses_a_password_box() -> None:
-    assert prompt.Kdialog().argv(MESSAGE) == ["kdialog", "--title", "rolebar", "--password",
+    assert dialog.Kdialog().argv(MESSAGE) == ["kdialog", "--title", "rolebar", "--password",
                                               MESSAGE]
 
 
@@ -74,11 +75,11 @@ def test_kdialog_uses_a_password_box() -> None:
     ('x" & (do shell script "rm -rf ~") & "', '"x\\" & (do shell script \\"rm -rf ~\\") & \\""'),
 ])
 def test_applescript_escaping(text: str, literal: str) -> None:
-    assert prompt.applescript_string(text) == literal
+    assert dialog.applescript_string(text) == literal
 
 
 def test_osascript_argv_has_a_hidden_answer_and_escaped_text() -> None:
-    argv = prompt.Osascript().argv('profile "q"')
+    argv = dialog.Osascript().argv('profile "q"')
     assert argv[:2] == ["osascript", "-e"]
     assert 'display dialog "profile \\"q\\""' in argv[2]
     assert "with hidden answer" in argv[2]
@@ -91,11 +92,11 @@ def test_osascript_argv_has_a_hidden_answer_and_escaped_text() -> None:
     ("a\u2019b", "'a\u2019\u2019b'"),
 ])
 def test_powershell_escaping(text: str, literal: str) -> None:
-    assert prompt.powershell_string(text) == literal
+    assert dialog.powershell_string(text) == literal
 
 
 def test_powershell_dialog_uses_a_password_box() -> None:
-    script = prompt.PowerShell().argv(MESSAGE)[-1]
+    script = dialog.PowerShell().argv(MESSAGE)[-1]
     assert "UseSystemPasswordChar = $true" in script
     assert f"$l.Text = '{MESSAGE}'" in script
 
@@ -107,15 +108,15 @@ def test_powershell_dialog_uses_a_password_box() -> None:
     ("win32", "", ["powershell", "tk"]),
 ])
 def test_preference(platform: str, desktop: str, order: list[str]) -> None:
-    assert prompt.preference(platform, desktop) == order
+    assert dialog.preference(platform, desktop) == order
 
 
 def test_override_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prompt.Tk, "available", lambda self: True)
+    monkeypatch.setattr(dialog.Tk, "available", lambda self: True)
     assert choose({"ROLEBAR_PROMPT": "tk"}).name == "tk"
     with pytest.raises(NoDriver, match="not one of zenity, kdialog, tk, osascript"):
         choose({"ROLEBAR_PROMPT": "gtkdialog"})
-    monkeypatch.setattr(prompt.Kdialog, "available", lambda self: False)
+    monkeypatch.setattr(dialog.Kdialog, "available", lambda self: False)
     with pytest.raises(NoDriver, match="kdialog: that dialog cannot be shown here"):
         choose({"ROLEBAR_PROMPT": "kdialog"})
 
@@ -141,7 +142,7 @@ def fake_zenity(folder: Path, script: str) -> dict[str, str]:
 
 
 def run_prompt(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rolebar.tray.prompt", "--message", MESSAGE],
+    return subprocess.run([sys.executable, "-m", "rolebar.tray.dialog", "--message", MESSAGE],
                           capture_output=True, text=True, env=env, timeout=30,
                           stdin=subprocess.DEVNULL)
 
@@ -175,18 +176,3 @@ def test_child_without_any_dialog_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("rolebar: prompt: ROLEBAR_PROMPT='nosuch' is not one of")
 
-
-def test_a_prompt_opened_again_carries_the_reason_in_its_message() -> None:
-    from rolebar.core.codes import REUSED, CodeRequest
-    from rolebar.tray.prompts import Prompts
-
-    requests: list[CodeRequest] = []
-
-    def argv(request: CodeRequest) -> list[str]:
-        requests.append(request)
-        return [sys.executable, "-c", "raise SystemExit(1)"]  # the person cancels
-
-    prompts = Prompts(lambda device, code: None, argv)
-    assert prompts.ask("arn:aws:iam::000000000000:mfa/member", "dev", REUSED)
-    assert requests[0].message.startswith(
-        "That code was already used; wait for the next one. One-time code for ")

@@ -1,9 +1,10 @@
-"""Ask the user for a one-time code in a dialog: ``python -m rolebar.tray.prompt --message M``.
+"""Ask the user for a one-time code in a dialog: ``python -m rolebar.tray.dialog --message M``.
 
-Core and the tray start this module as a subprocess (GUI toolkits do not belong on the
-engine's or pystray's thread). The contract: the 6-digit code on stdout and exit 0; exit 1
-when the user cancels or gives no valid code; exit 2 when no dialog can be shown. The
-message names the profile and the device only; the code never travels in an argument.
+Core (codes.GuiPrompt) and the tray (prompts.py) start this module as a subprocess, built
+by ``codes.dialog_argv`` (GUI toolkits do not belong on the engine's or pystray's thread).
+The contract: the 6-digit code on stdout and exit 0; exit 1 when the user cancels or gives
+no valid code; exit 2 when no dialog can be shown. The message names the profile and the
+device only; the code never travels in an argument.
 
 One tiny driver per dialog tool, in preference order per platform; ``ROLEBAR_PROMPT``
 (zenity, kdialog, tk, osascript, powershell) picks one explicitly.
@@ -22,6 +23,8 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Protocol
+
+from rolebar.core.interactive import has_display
 
 TITLE = "rolebar"
 ATTEMPTS = 3
@@ -44,12 +47,6 @@ def normalise(text: str) -> str | None:
     """Six digits, accepting the "123 456" and "123-456" that authenticator apps show."""
     digits = _SEPARATORS.sub("", text)
     return digits if _SIX.fullmatch(digits) else None
-
-
-def has_display(platform: str = sys.platform) -> bool:
-    if platform.startswith("linux") or "bsd" in platform:
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
 
 
 # -- running a dialog tool --------------------------------------------------------------
@@ -267,8 +264,9 @@ def choose(env: dict[str, str] | os._Environ[str] = os.environ,
         driver = DRIVERS[name]()
         if driver.available():
             return driver
-    where = "no display" if not has_display(platform) else "no dialog tool (zenity, kdialog, tk)"
-    raise NoDriver(where)
+    if not has_display(platform=platform):
+        raise NoDriver("no display")
+    raise NoDriver("no dialog tool (zenity, kdialog, tk)")
 
 
 def ask_code(driver: Driver, message: str, attempts: int = ATTEMPTS) -> str | None:
@@ -291,7 +289,7 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rolebar.tray.prompt",
+    parser = argparse.ArgumentParser(prog="python -m rolebar.tray.dialog",
                                      description="Ask for a 6-digit one-time code.")
     parser.add_argument("--message", required=True, help="names the profile and the device")
     args = parser.parse_args(argv)
