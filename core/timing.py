@@ -90,6 +90,16 @@ def backoff(failures: int, scale: float, rnd: Callable[[], float] | None = None)
     return delay / 2 + rnd() * delay / 2
 
 
+def span(seconds: float) -> str:
+    """A stretch of time as rolebar says it (tray, status, notices): whole minutes rounded
+    up, so the last seconds are "1 min" and never "0 min" early; hours past the first."""
+    minutes = max(0, int(-(-seconds // 60)))  # ceil without math
+    if minutes <= 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def longest_wait(margins: Iterable[float]) -> float:
     """The keeper's longest sleep: a quarter of the shortest margin, 1 s to MAX_WAIT.
 

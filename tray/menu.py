@@ -8,14 +8,15 @@ so the app rebuilds the real menu only when something visible changed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from rolebar.core.profiles import none_found
-from rolebar.core.settings import DEFAULT_STYLE
+from rolebar.core.settings import DEFAULT_SECTION, DEFAULT_STYLE, tray_section
 from rolebar.core.state import KeeperState, SectionState
+from rolebar.core.timing import span
 
-TRAY_SECTION = "tray-managed"
+TRAY_SECTION = DEFAULT_SECTION  # the role chosen in the menu (DESIGN.md section 6)
+keep_section = tray_section  # a "Keep fresh" profile P is kept in [tray-managed-P]
 # More profiles than this go into a "Role" submenu rather than the top level.
 INLINE_PROFILES = 15
 # (style, its name in the menu's label, its entry: what it is for). The default first.
@@ -43,22 +44,11 @@ class Item:
 SEPARATOR = Item("-")
 
 
-def keep_section(profile: str) -> str:
-    """The section a "Keep fresh" profile is written to (DESIGN.md section 6)."""
-    return f"{TRAY_SECTION}-{profile}"
-
-
 def time_left(expires: float | None, now: float) -> str:
     if expires is None:
         return ""
     seconds = expires - now
-    if seconds <= 0:
-        return "expired"
-    minutes = math.ceil(seconds / 60)
-    if minutes <= 60:
-        return f"{minutes} min left"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min left"
+    return f"{span(seconds)} left" if seconds > 0 else "expired"
 
 
 def section(state: KeeperState, name: str = TRAY_SECTION) -> SectionState | None:

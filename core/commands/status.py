@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 from rolebar.core.client import connect
 from rolebar.core.state import SectionState
+from rolebar.core.timing import span
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,8 +26,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def left(expires: float | None, now: float) -> str:
     if expires is None:
         return "none"
-    minutes = int(max(0.0, expires - now) // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m left" if minutes >= 60 else f"{minutes}m left"
+    return f"{span(expires - now)} left" if expires > now else "expired"
 
 
 # What a section serves between a role switch and the new role's credentials.

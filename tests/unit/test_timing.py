@@ -93,3 +93,21 @@ def test_importing_timing_pulls_in_nothing() -> None:
     out = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True,
                          check=True).stdout
     assert out == "[]\n"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (-5, "0 min"), (0, "0 min"), (1, "1 min"), (60, "1 min"), (61, "2 min"), (3600, "60 min"),
+    (3601, "1 h 01 min"), (11 * 3600, "11 h 00 min"),
+])
+def test_a_span_is_said_in_whole_minutes_rounded_up(seconds: float, text: str) -> None:
+    assert timing.span(seconds) == text
+
+
+def test_status_and_the_tray_say_time_left_alike() -> None:
+    from rolebar.core.commands import status
+    from rolebar.tray import menu
+
+    for seconds in (30, 47 * 60, 65 * 60):
+        assert status.left(T0 + seconds, T0) == menu.time_left(T0 + seconds, T0)
+    assert status.left(T0 - 1, T0) == menu.time_left(T0 - 1, T0) == "expired"
+    assert status.left(None, T0) == "none"  # the tray shows nothing instead
