@@ -27,6 +27,7 @@ from rolebar.core.bounded import MAX_OUTPUT, run_bounded
 from rolebar.core.cache import Cache, entry_name
 from rolebar.core.errors import CodeReusedError, ConfigError, NoCodeError
 from rolebar.core.interactive import has_display, has_terminal
+from rolebar.core.timing import seconds_setting
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +143,7 @@ class CommandCode:
 
 def command_timeout(env: Mapping[str, str]) -> float:
     """`ROLEBAR_TOKEN_TIMEOUT` (seconds), or the default; raises ConfigError if garbled."""
-    raw = env.get("ROLEBAR_TOKEN_TIMEOUT")
-    if not raw:
-        return DEFAULT_COMMAND_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value > 0):  # nan compares false with everything
-        raise ConfigError("ROLEBAR_TOKEN_TIMEOUT", f"must be a number of seconds, not {raw!r}")
-    return value
+    return seconds_setting(env, "ROLEBAR_TOKEN_TIMEOUT", DEFAULT_COMMAND_TIMEOUT)
 
 
 def dialog_argv(request: CodeRequest) -> list[str]:

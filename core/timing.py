@@ -19,7 +19,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: importing typing costs as much as starting Python
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
 MAX_MARGIN = 15 * 60.0  # the most a reader is promised, whatever the lifetime
 SESSION_LEAD = 15 * 60.0  # an MFA session's renewal lead: the person hears of it >= 10 min ahead
@@ -88,6 +88,25 @@ def backoff(failures: int, scale: float, rnd: Callable[[], float] | None = None)
     cap = min(300.0, max(2.0, scale / 3))
     delay = min(cap, base * 2.0 ** max(0, failures - 1))
     return delay / 2 + rnd() * delay / 2
+
+
+def seconds_setting(env: Mapping[str, str], name: str, default: float) -> float:
+    """A timeout the user sets in the environment variable `name`, or `default`.
+
+    Raises ConfigError naming the variable unless it is a positive, finite number.
+    """
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (value > 0 and value != float("inf")):  # nan compares false with everything
+        from rolebar.core.errors import ConfigError  # only on a mistake: see the docstring
+
+        raise ConfigError(name, f"must be a number of seconds, not {raw!r}")
+    return value
 
 
 def span(seconds: float) -> str:

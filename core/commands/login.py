@@ -9,7 +9,6 @@ open goes to stderr; one line on stdout says until when the sign-in holds.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rolebar.core.errors import ConfigError
+from rolebar.core.timing import seconds_setting
 
 if TYPE_CHECKING:  # rolebar.core.sso loads on use, not when the parser is built
     from rolebar.core.sso import SsoSession
@@ -72,17 +72,7 @@ def login_timeout(env: Mapping[str, str]) -> float:
     """`ROLEBAR_SSO_LOGIN_TIMEOUT`: seconds the browser has to come back (default 600)."""
     from rolebar.core.sso.signin import DEFAULT_TIMEOUT
 
-    raw = env.get("ROLEBAR_SSO_LOGIN_TIMEOUT")
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError("ROLEBAR_SSO_LOGIN_TIMEOUT",
-                          f"must be a number of seconds, not {raw!r}")
-    return value
+    return seconds_setting(env, "ROLEBAR_SSO_LOGIN_TIMEOUT", DEFAULT_TIMEOUT)
 
 
 def _say(text: str) -> None:
