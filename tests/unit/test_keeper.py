@@ -266,6 +266,21 @@ def test_a_clock_jump_refreshes_at_once(rig: Rig) -> None:
     assert len(rig.engine.roles()) == 2
 
 
+def test_public_methods_post_commands_that_the_keepers_tick_applies(rig: Rig) -> None:
+    """Callers on other threads never touch the keeper's records: a tick applies what
+    they asked, in order."""
+    rig.settings.select("dev", style="keys")
+    rig.tick()
+    kept = rig.keeper._books.kept["dev"]
+    due, calls = kept.due, len(rig.engine.roles())
+    rig.keeper.refresh_now()
+    rig.keeper.unselect("tray-managed")
+    assert kept.due == due and rig.key() is not None  # nothing applied yet
+    rig.tick()
+    assert len(rig.engine.roles()) == calls  # unselected right after: nothing to refresh
+    assert rig.key() is None and rig.keeper.state().sections == ()
+
+
 @pytest.mark.parametrize("fails", [True, False])
 def test_refresh_now_sent_while_a_refresh_is_under_way_is_never_lost(
         rig: Rig, fails: bool) -> None:
