@@ -4,7 +4,8 @@ Inputs start from real-world shapes (tests/fuzz/corpus: SSO sections, `[services
 blocks, `sso-session`, duplicated keys and sections, BOM, tabs, CRLF) and are cut, mixed
 and salted with generated lines. The properties:
 
-- `Catalog.load` / `.plan(name)` / `.assumable()`: a plan or a `ConfigError`, nothing else;
+- `Catalog.load` / `.plan(name)` / `.assumable()`: a plan or a `ConfigError` (one line, exit
+  2, naming the file or the profile), nothing else;
 - `replace_section`: a `SectionError` or a text in which the section holds exactly the new
   values and every other section reads as before.
 
@@ -83,7 +84,9 @@ def check_profiles(config: str, credentials: str, raw: bool) -> None:
     env = {"AWS_CONFIG_FILE": str(cfg), "AWS_SHARED_CREDENTIALS_FILE": str(creds)}
     try:
         catalog = Catalog.load(env)
-    except ConfigError:
+    except ConfigError as exc:  # a file botocore cannot read: one line naming it
+        assert exc.exit_code == 2 and "\n" not in str(exc)
+        assert exc.subject in (str(cfg), str(creds)) or exc.subject.startswith("profile ")
         return
     catalog.assumable()  # never raises: broken profiles are left out
     for name in [*catalog.names, "missing"]:

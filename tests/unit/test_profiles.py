@@ -7,8 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from rolebar.core.errors import ConfigError, ProfileNotFound
 from rolebar.core.profiles import Catalog
@@ -181,23 +179,6 @@ def test_malformed_ini_names_the_file(home: Path) -> None:
         Catalog.load()
     assert caught.value.subject == str(home / ".aws" / "config")
     assert "malformed" in caught.value.cause
-
-
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(alphabet=st.sampled_from("[]=#;\n\t abcprofilesource_rnm:0123456789"),
-               max_size=300))
-def test_any_config_gives_a_plan_or_a_config_error(home: Path, text: str) -> None:
-    (home / ".aws" / "config").write_text(text)
-    try:
-        c = Catalog.load()
-    except ConfigError:
-        return
-    for name in c.names:
-        try:
-            c.plan(name)
-        except ConfigError:
-            pass
-    c.assumable()
 
 
 # -- `rolebar profiles` with nothing to list ------------------------------------------------
