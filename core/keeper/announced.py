@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from rolebar.core.timing import span
+
 if TYPE_CHECKING:
     from rolebar.core.state import Event, KeeperState
 
@@ -90,9 +92,3 @@ def _current(event: Event, expiry: float | None, state: KeeperState, now: float)
                                   f"{span(expiry - now)}; enter a code to keep credentials "
                                   "fresh")
 
-
-def span(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds >= 90:
-        return f"{round(seconds / 60)} minutes"
-    return f"{round(seconds)} seconds"

@@ -57,10 +57,10 @@ from rolebar.core.keeper.selection import Selection
 from rolebar.core.keeper.sessions import Sessions
 from rolebar.core.keeper.sync import SectionSync
 from rolebar.core.keeper.typed import TypedCodes
-from rolebar.core.schedule import JUMP, MAX_WAIT, MIN_WAIT
 from rolebar.core.sections import found_style
 from rolebar.core.settings import DEFAULT_SECTION, SectionSetting, Settings
 from rolebar.core.state import KeeperState, Listener, Style
+from rolebar.core.timing import JUMP, MIN_WAIT, longest_wait
 
 if TYPE_CHECKING:
     from rolebar.core.credfile import SectionWriter
@@ -279,7 +279,6 @@ class Keeper:
         kept = self._books.kept.values()
         # Work under way wakes the keeper when it ends (jobs.py).
         moments = [k.due for k in kept if not k.busy] + self._sessions.moments()
-        margins = [k.creds.margin for k in kept if k.creds]
-        longest = min([MAX_WAIT, *(max(1.0, m / 4) for m in margins)])
+        longest = longest_wait(k.creds.margin for k in kept if k.creds)
         now = self._clock()
         return max(MIN_WAIT, min([longest, *(m - now for m in moments)]))

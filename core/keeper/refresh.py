@@ -1,7 +1,7 @@
 """Role credentials: each kept profile refreshed at its soft deadline, off the keeper's
 thread, with backoff after failures.
 
-Deadlines come from the Expiration STS returned (schedule.deadlines). A failure keeps the
+Deadlines come from the Expiration STS returned (timing.deadlines). A failure keeps the
 old credentials (they stay in the section until they expire), retries with backoff, and
 says so once per streak after a few failures or once they expired; a failure that only a
 code can mend raises a code need instead. "Refresh now" always leads to a forced refresh,
@@ -23,7 +23,7 @@ from rolebar.core.keeper.needs import Needs
 from rolebar.core.keeper.publish import Publisher
 from rolebar.core.keeper.records import Books, Kept, profile_key
 from rolebar.core.keeper.sessions import Sessions
-from rolebar.core.schedule import FAILS_BEFORE_NOTICE, backoff, deadlines
+from rolebar.core.timing import FAILS_BEFORE_NOTICE, backoff, deadlines
 
 if TYPE_CHECKING:
     from rolebar.core.engine import Engine

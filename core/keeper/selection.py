@@ -12,10 +12,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from rolebar.core import paths
+from rolebar.core.atomic import stamp_of
 from rolebar.core.errors import RolebarError, SectionError
 from rolebar.core.keeper.needs import Needs
 from rolebar.core.keeper.records import Books, Kept, Section
-from rolebar.core.keeper.sync import SectionSync, stamp_of
+from rolebar.core.keeper.sync import SectionSync
 from rolebar.core.sections import SWITCHING_KEY
 from rolebar.core.settings import SectionSetting, Settings
 

@@ -1,6 +1,6 @@
 """MFA-session renewal: the sessions the kept profiles use, renewed ahead of their end.
 
-A session that ends within its lead (schedule.session_lead) is renewed off the keeper's
+A session that ends within its lead (timing.session_lead) is renewed off the keeper's
 thread, silently through generate_token; when that needs a person, `session_ending` goes
 out once per session, ahead of time, and a code need is raised. Failed renewals are
 retried with backoff.
@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING
 
 from rolebar.core.credentials import Credentials
 from rolebar.core.errors import NoCodeError, RolebarError
-from rolebar.core.keeper.announced import span
 from rolebar.core.keeper.jobs import Jobs
 from rolebar.core.keeper.needs import Needs
 from rolebar.core.keeper.publish import Publisher
 from rolebar.core.keeper.records import Books, Session, mfa
-from rolebar.core.schedule import backoff, session_lead
+from rolebar.core.timing import backoff, session_lead, span
 
 if TYPE_CHECKING:
     from rolebar.core.engine import Engine

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rolebar.core.atomic import stamp_of
 from rolebar.core.errors import ConfigError, RolebarError, SectionError
 from rolebar.core.keeper.publish import Publisher
 from rolebar.core.keeper.records import Books, Section
@@ -155,12 +155,3 @@ class SectionSync:
                 self._engine.cached(profile)
             except RolebarError as exc:
                 log.debug("profile %s: not re-stamped: %s", profile, exc)
-
-
-def stamp_of(path: Path) -> object:
-    """Cheap change detection of a file (no read)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)

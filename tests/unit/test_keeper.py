@@ -14,17 +14,16 @@ from rolebar.core.credentials import Credentials
 from rolebar.core.credfile import MARKER_LINE, SectionWriter
 from rolebar.core.errors import CodeReusedError, NoCodeError, ProfileNotFound, StsError
 from rolebar.core.keeper import Keeper
-from rolebar.core.schedule import (
-    FAILS_BEFORE_NOTICE,
-    MIN_WAIT,
-    backoff,
-    deadlines,
-    session_lead,
-)
 from rolebar.core.sections import section_values
 from rolebar.core.settings import Settings, tray_section
 from rolebar.core.state import CodeNeed, Event, KeeperState
 from rolebar.core.sts import InvalidCode
+from rolebar.core.timing import (
+    FAILS_BEFORE_NOTICE,
+    MIN_WAIT,
+    deadlines,
+    session_lead,
+)
 
 DEVICE = "arn:aws:iam::000000000000:mfa/member"
 T0 = 1_800_000_000.0
@@ -158,35 +157,7 @@ def rig(tmp_path: Path) -> Rig:
     return Rig(tmp_path)
 
 
-# -- the schedule ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("lifetime", [20, 40, 900, 1200, 1799, 1800, 3600, 43200])
-def test_deadlines_leave_the_margin_and_never_refresh_at_issue(lifetime: float) -> None:
-    soft, hard = deadlines(T0, T0 + lifetime)
-    margin = min(900, lifetime / 2)
-    assert T0 + lifetime - hard == pytest.approx(margin)
-    assert T0 < soft < hard < T0 + lifetime
-    assert soft - T0 >= lifetime / 4 - 1e-9  # a loop would refresh at the issue time
-
-
-def test_deadlines_for_real_and_test_lifetimes() -> None:
-    assert deadlines(T0, T0 + 3600) == (T0 + 2250, T0 + 2700)
-    assert deadlines(T0, T0 + 20) == (T0 + 5, T0 + 10)
-
-
-def test_session_lead_is_ten_minutes_or_more_for_real_sessions() -> None:
-    assert session_lead(T0, T0 + 43200) == 900
-    assert session_lead(T0, T0 + 3600) == 900
-    assert session_lead(T0, T0 + 180) == 45
-
-
-def test_backoff_grows_with_jitter_and_stays_capped() -> None:
-    lows = [backoff(n, 900, lambda: 0.0) for n in range(1, 12)]
-    highs = [backoff(n, 900, lambda: 1.0) for n in range(1, 12)]
-    assert lows[0] == 15 and highs[0] == 30
-    assert lows == sorted(lows) and max(highs) == 300
-    assert backoff(1, 10, lambda: 1.0) == 1.0 and max(backoff(n, 10) for n in range(20)) <= 3.34
+# -- section contents -----------------------------------------------------------------------
 
 
 def test_section_values_for_both_styles() -> None:
@@ -410,7 +381,7 @@ def test_a_session_that_needs_a_code_is_announced_ahead_of_time(rig: Rig) -> Non
         rig.tick()
         rig.clock.advance(20)
     assert rig.kinds() == ["session_ending"]
-    assert "ends in 15 minutes" in rig.events[0].message
+    assert "ends in 15 min;" in rig.events[0].message
     assert rig.keeper.state().needs == (CodeNeed(DEVICE, "dev"),)
     rig.keeper.submit_code(DEVICE, "654321")
     rig.tick()
@@ -611,12 +582,12 @@ def test_a_replayed_session_ending_tells_the_time_left_now_and_a_need_once_it_en
     rig.clock.advance(session.expires - 900 - rig.clock.wall + 1)
     rig.tick()
     assert rig.kinds() == ["session_ending"]
-    assert "ends in 15 minutes" in rig.events[0].message
+    assert "ends in 15 min;" in rig.events[0].message
     rig.clock.advance(300)
     rig.tick()
     ending = Late(rig).events()
     assert [(e.kind, e.subject) for e in ending] == [("session_ending", DEVICE)]
-    assert "ends in 10 minutes" in ending[0].message
+    assert "ends in 10 min;" in ending[0].message
     rig.clock.advance(session.expires - rig.clock.wall + 1)  # nobody typed a code
     rig.tick()
     needed = Late(rig).events()
