@@ -4,7 +4,6 @@ writer uses them: settings, cache, runtime files, the engine's note, the demo, a
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from rolebar.core import atomic, demo
-from rolebar.core.instance import INFO, Instance
 
 posix = pytest.mark.skipif(os.name != "posix", reason="file modes and symlinks are POSIX")
 
@@ -76,15 +74,6 @@ def test_stamp_of_tells_a_change_and_a_missing_file(tmp_path: Path) -> None:
     first = atomic.stamp_of(path)
     atomic.write_private(path, "one")  # same bytes, a new file: a change all the same
     assert first is not None and atomic.stamp_of(path) not in (None, first)
-
-
-@posix
-def test_the_engine_note_is_written_whole_and_private(tmp_path: Path) -> None:
-    with Instance("keep", root=tmp_path):
-        assert json.loads((tmp_path / INFO).read_text())["kind"] == "keep"
-        assert mode(tmp_path / INFO) == 0o600
-        assert leftovers(tmp_path) == []
-    assert not (tmp_path / INFO).exists()
 
 
 @posix

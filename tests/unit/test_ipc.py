@@ -13,8 +13,6 @@ import pytest
 
 from rolebar.core import ipc
 from rolebar.core.codes import CodeRequest
-from rolebar.core.errors import EngineBusy
-from rolebar.core.instance import Instance
 from rolebar.core.service import keeper_handler
 from rolebar.core.state import CodeNeed, EngineInfo, KeeperState, SectionState
 
@@ -143,18 +141,6 @@ def test_the_engine_code_source_with_no_engine_passes_on() -> None:
     started = time.monotonic()
     assert ipc.EngineCode().get(CodeRequest(DEVICE, "dev")) is None
     assert time.monotonic() - started < 1
-
-
-def test_one_engine_per_user_names_the_running_one() -> None:
-    first = Instance("tray")
-    first.acquire()
-    try:
-        with pytest.raises(EngineBusy, match=rf"rolebar tray \(pid {os.getpid()}\)"):
-            Instance("keep").acquire()
-    finally:
-        first.release()
-    with Instance("keep"):
-        pass
 
 
 def test_the_windows_channel_is_a_loopback_port_with_a_token(
