@@ -89,7 +89,7 @@ def _wait_for_keys(setup: Setup, timeout: float = 60) -> None:
 
 
 def freshness_and_calls() -> list[Row]:
-    from rolebar.core.schedule import deadlines, session_lead
+    from rolebar.core.timing import deadlines, session_lead
 
     with sts_double(ROLE_ARNS, role_lifetime=SHORT_LIFETIME, session_lifetime=3600) as double, \
             aws_setup(double, ["member"], token_python=sys.executable) as setup:

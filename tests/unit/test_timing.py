@@ -76,12 +76,6 @@ def test_the_longest_wait_follows_the_shortest_margin() -> None:
     assert timing.longest_wait([2]) == 1.0  # never a busy loop
 
 
-def test_the_old_schedule_names_are_the_timing_rules() -> None:
-    from rolebar.core import schedule
-
-    assert schedule.deadlines is deadlines and schedule.MAX_WAIT is timing.MAX_WAIT
-
-
 def test_importing_timing_pulls_in_nothing() -> None:
     # The fast path imports it; `-S` keeps site's own imports out of the count (and
     # `__future__`, which the fast path loads anyway, is a few constants).
