@@ -2,8 +2,9 @@
 
 Parsing is botocore's (its loader handles `[profile x]`, `[default]`, `[services]` and
 `[sso-session]` blocks), once per change of a file (awsfiles.py); keys in the credentials
-file override the config file's per profile. A plan says which long-term keys sign the first call, whether an MFA session is
-fetched first, which roles are assumed in order, and why this route was chosen.
+file override the config file's per profile. A plan says which long-term keys sign the
+first call, whether an MFA session is fetched first, which roles are assumed in order,
+and why this route was chosen; the planner (planner.py) turns it into providers.
 """
 
 from __future__ import annotations

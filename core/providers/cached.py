@@ -1,0 +1,149 @@
+"""One cached provider: cache lookup, the lock and single flight around any provider.
+
+Whoever waited on an entry's lock reads the entry again before calling the provider, so
+many simultaneous cold callers (threads or processes) make one STS call. What an entry
+is good for is the entry kind's business: role credentials (with the fast path's
+`.answer` twin, good while the plan and the AWS files are the same) or an MFA session
+(good while it can still sign a call).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rolebar.core.cache import Cache, entry_name
+from rolebar.core.credentials import Credentials
+from rolebar.core.fastpath import answer_file, role_entry_name, stamps
+from rolebar.core.providers.base import Call, Provider
+
+if TYPE_CHECKING:
+    from rolebar.core.profiles import Plan
+
+log = logging.getLogger(__name__)
+
+
+class Entry(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def load(self, issued_after: float | None = None) -> Credentials | None:
+        """What the cache holds if it is good enough (and newer than `issued_after`)."""
+        ...
+
+    def store(self, creds: Credentials) -> None: ...
+
+
+@dataclass(frozen=True)
+class Cached:
+    """`inner`'s credentials through the cache. `issued_after` asks for credentials newer
+    than what was cached before this request (a refresh ahead of time, a renewal); a
+    caller that waited on the lock still takes what another process fetched meanwhile.
+    `why` is logged (debug) when the provider is called."""
+
+    inner: Provider[Credentials]
+    entry: Entry
+    cache: Cache
+    issued_after: float | None = None
+    why: str = ""
+
+    def retrieve(self) -> Credentials:
+        if self.issued_after is None and (hit := self.entry.load()):
+            return hit
+        with self.cache.lock(self.entry.name):
+            if hit := self.entry.load(self.issued_after):
+                return hit
+            if self.why:
+                log.debug("%s", self.why)
+            creds = self.inner.retrieve()
+            self.entry.store(creds)
+            return creds
+
+    def drop(self) -> None:
+        self.cache.delete(self.entry.name)
+
+    def describe(self) -> str:
+        return f"Cached({self.inner.describe()})"
+
+
+@dataclass(frozen=True)
+class RoleEntry:
+    """A profile's credentials, with the `.answer` twin the fast path reads. `call` is the
+    request that stores them: the route it took is kept beside them for `status`."""
+
+    cache: Cache
+    plan: Plan
+    clock: Callable[[], float]
+    call: Call | None = None
+
+    @property
+    def name(self) -> str:
+        return role_entry_name(self.plan.profile, self.plan.files)
+
+    def raw(self) -> dict[str, Any] | None:
+        """The entry if it was made for this plan (fresh or not)."""
+        entry = self.cache.load(self.name)
+        return entry if entry and entry.get("plan") == self.plan.fingerprint else None
+
+    def load(self, issued_after: float | None = None) -> Credentials | None:
+        if (entry := self.raw()) is None:
+            return None
+        try:
+            creds = Credentials.from_dict(entry)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not creds.fresh(self.clock()):
+            return None
+        if issued_after is not None and creds.issued < issued_after:
+            return None
+        if entry.get("stamps") != stamps(self.plan.files):
+            # The AWS files changed but not this plan: re-stamp so the fast path hits again.
+            self._write(creds, entry)
+        return creds
+
+    def store(self, creds: Credentials) -> None:
+        entry: dict[str, Any] = {"profile": self.plan.profile, "plan": self.plan.fingerprint}
+        if self.call is not None and self.call.taken is not None:
+            entry["route"], entry["reason"] = self.call.taken
+        self._write(creds, entry)
+
+    def taken(self) -> tuple[str, str] | None:
+        """The route and reason the stored credentials were fetched by, if not the plan's."""
+        entry = self.raw() or {}
+        route, reason = entry.get("route"), entry.get("reason")
+        return (route, reason) if isinstance(route, str) and isinstance(reason, str) else None
+
+    def _write(self, creds: Credentials, entry: dict[str, Any]) -> None:
+        files_stamp = stamps(self.plan.files)
+        entry = {**entry, **creds.to_dict(), "stamps": files_stamp}
+        answer = answer_file(creds.issued, creds.expires, files_stamp, creds.process_json())
+        self.cache.store(self.name, entry, answer)
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """The MFA session of one device and source key, shared by every role behind it."""
+
+    cache: Cache
+    device: str
+    key_id: str
+    clock: Callable[[], float]
+
+    @property
+    def name(self) -> str:
+        return entry_name("session", device=self.device, key=self.key_id)
+
+    def load(self, issued_after: float | None = None) -> Credentials | None:
+        entry = self.cache.load(self.name)
+        try:
+            session = Credentials.from_dict(entry) if entry else None
+        except (KeyError, TypeError, ValueError):
+            return None
+        if session is None or not session.usable(self.clock()):
+            return None
+        return session if issued_after is None or session.issued >= issued_after else None
+
+    def store(self, creds: Credentials) -> None:
+        self.cache.store(self.name, {**creds.to_dict(), "device": self.device})
