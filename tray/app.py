@@ -7,7 +7,9 @@ Threads (STYLE.md guideline 13):
 - pystray's setup thread is the dispatcher: it drains one queue of engine events, menu
   actions and clock ticks, talks to the engine, and hands each new look of the icon to
   the main thread (`on_icon_thread`);
-- the keeper's threads only put (state, event) pairs on that queue.
+- the keeper's threads only put (state, event) pairs on that queue;
+- "Open console" signs in on a thread of its own (tray/consoles.py), which puts only a
+  failure's notification on that queue.
 
 `main()` is `rolebar tray` and the `rolebar-tray` gui script. On Linux it refuses to run
 with pystray's xorg backend, which has no menu (PyGObject missing), rather than showing an
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rolebar.core import logs
+from rolebar.core import console, logs
 from rolebar.core.autostart import AutoStart
 from rolebar.core.client import LiveEngine
 from rolebar.core.errors import RolebarError
@@ -42,6 +44,7 @@ from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.
     on_icon_thread,
     open_path,
 )
+from rolebar.tray.consoles import Consoles
 from rolebar.tray.notify import Notifier, default_sender
 from rolebar.tray.prompts import Prompts
 
@@ -104,6 +107,8 @@ class TrayApp:
         prompts: Prompts | None = None,
         clock: Callable[[], float] = time.time,
         open_file: Callable[[str], None] | None = None,
+        sign_in: Callable[[str], str] | None = None,
+        open_url: Callable[[str, str], None] = console.open_in_browser,
     ) -> None:
         self.engine = engine
         self.autostart = autostart
@@ -111,6 +116,9 @@ class TrayApp:
         self.prompts = prompts or Prompts(engine.submit_code)
         self.clock = clock
         self.open_file = open_file or open_path
+        self.consoles = Consoles(
+            sign_in or (lambda profile: console.sign_in(engine.engine, profile)), open_url,
+            lambda key, title, body: self._queue.put(("notify", key, title, body)))
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._state: KeeperState | None = None
         self._look: Look | None = None
@@ -202,6 +210,8 @@ class TrayApp:
             self._on_event(item[1], item[2])
         elif kind == "action":
             self._act(item[1])
+        elif kind == "notify":
+            self.notifier.notify(*item[1:])
 
     def _on_event(self, state: KeeperState, event: Event) -> None:
         self._state = state
@@ -230,6 +240,8 @@ class TrayApp:
                 self.engine.unselect(menus.keep_section(rest[0]))
             elif kind == "refresh":
                 self.engine.refresh_now()
+            elif kind == "console":
+                self.consoles.open(rest[0])
             elif kind == "code":
                 needs = self._state.needs if self._state is not None else ()
                 reason = next((n.reason for n in needs if n.device == rest[0]), None)

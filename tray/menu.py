@@ -127,6 +127,27 @@ def _keep_items(state: KeeperState) -> Item:
     return Item("Keep fresh", submenu=entries or (Item("No profiles", enabled=False),))
 
 
+def console_profiles(state: KeeperState) -> list[str]:
+    """The roles "Open console" offers: [tray-managed]'s first, then each kept section's."""
+    names: list[str] = []
+    tray = section(state)
+    first = [tray] if tray is not None else []
+    for sec in first + [s for s in state.sections if s is not tray]:
+        if sec.profile is not None and sec.profile not in names:
+            names.append(sec.profile)
+    return names
+
+
+def _console_items(state: KeeperState) -> list[Item]:
+    """One item for one role, a submenu for several; none while no role is kept."""
+    profiles = console_profiles(state)
+    if len(profiles) == 1:
+        return [Item(f"Open console for {profiles[0]}", ("console", profiles[0]))]
+    if not profiles:
+        return []
+    return [Item("Open console", submenu=tuple(Item(p, ("console", p)) for p in profiles))]
+
+
 def _style_item(sec: SectionState | None) -> Item:
     current = sec.style if sec is not None else DEFAULT_STYLE
     entries = tuple(Item(text, ("style", style), checked=style == current, radio=True,
@@ -148,6 +169,7 @@ def build(state: KeeperState, now: float, autostart: bool | None) -> tuple[Item,
     items += [
         SEPARATOR,
         Item("Refresh now", ("refresh",), enabled=any(s.profile for s in state.sections)),
+        *_console_items(state),
         _style_item(tray),
         _keep_items(state),
         SEPARATOR,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import queue
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -59,7 +61,8 @@ def test_full_menu_in_order() -> None:
     items = menu.build(state(sec()), NOW, autostart=False)
     assert texts(items) == [
         "dev: 47 min left", "-", "-", "None", "dev", "prod", "-", "Refresh now",
-        "Style: static keys", "Keep fresh", "-", "Start at login", "Open log", "Quit",
+        "Open console for dev", "Style: static keys", "Keep fresh", "-", "Start at login",
+        "Open log", "Quit",
     ]
     assert items[0].enabled is False  # the status line is not clickable
 
@@ -157,6 +160,30 @@ def test_keep_fresh_checkbox_per_profile() -> None:
         ("prod", True, ("keep", "prod", "off")),
     ]
     assert menu.keep_section("prod") == "tray-managed-prod"
+
+
+def test_open_console_for_the_tray_role_alone() -> None:
+    item = find(menu.build(state(sec()), NOW, False), "Open console for dev")
+    assert (item.action, item.enabled, item.submenu) == (("console", "dev"), True, None)
+
+
+def test_open_console_offers_each_kept_role_once_the_tray_role_first() -> None:
+    kept = (sec(name="tray-managed-prod", profile="prod"),
+            sec(name="tray-managed-dev", profile="dev"), sec(name="ci", profile="ops"))
+    items = menu.build(state(*kept, sec(profile="dev")), NOW, False)
+    console = find(items, "Open console")
+    assert console.submenu is not None
+    assert [(i.text, i.action) for i in console.submenu] == [
+        ("dev", ("console", "dev")), ("prod", ("console", "prod")), ("ops", ("console", "ops"))]
+    # Only kept roles: [tray-managed] unselected, one kept section: one item for it.
+    only = menu.build(state(sec(profile=None), kept[0]), NOW, False)
+    assert find(only, "Open console for prod").action == ("console", "prod")
+
+
+def test_no_console_item_while_no_role_is_kept() -> None:
+    items = menu.build(state(sec(profile=None)), NOW, False)
+    assert not [t for t in texts(items) if t.startswith("Open console")]
+    assert menu.console_profiles(state()) == []
 
 
 def test_start_at_login_checkbox() -> None:
@@ -422,3 +449,86 @@ def test_look_changes_only_with_what_is_shown() -> None:
     assert app.look() == first
     app._state = state(sec(health="refreshing"))
     assert app.look() != first
+
+
+# -- "Open console": off the dispatcher, the URL only to the browser ----------------------------
+
+URL = "https://signin.example/federation?Action=login&SigninToken=SECRET-TOKEN"
+
+
+class Browser:
+    def __init__(self) -> None:
+        self.opened: list[tuple[str, str]] = []
+        self.done = threading.Event()
+
+    def __call__(self, url: str, profile: str) -> None:
+        self.opened.append((url, profile))
+        self.done.set()
+
+
+def console_app(sign_in: Any) -> tuple[TrayApp, Browser, Sent]:
+    browser, sender = Browser(), Sent()
+    app = TrayApp(FakeKeeper(state(sec())), autostart=None,  # type: ignore[arg-type]
+                  notifier=Notifier(sender, background=False), prompts=FakePrompts(),  # type: ignore[arg-type]
+                  clock=lambda: NOW, sign_in=sign_in, open_url=browser)
+    app._state = state(sec())
+    return app, browser, sender
+
+
+def test_open_console_signs_in_off_the_dispatcher_and_opens_the_browser(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="rolebar")
+    release, threads = threading.Event(), []
+
+    def sign_in(profile: str) -> str:
+        threads.append(threading.current_thread())
+        assert release.wait(5)
+        return f"{URL}-{profile}"
+
+    app, browser, sender = console_app(sign_in)
+    app._act(("console", "dev"))  # returns while the sign-in still waits
+    assert browser.opened == []
+    app._act(("console", "dev"))  # a second click meanwhile starts no second sign-in
+    release.set()
+    assert browser.done.wait(5)
+    assert browser.opened == [(f"{URL}-dev", "dev")]
+    assert len(threads) == 1 and threads[0] is not threading.current_thread()
+    assert sender.sent == [] and app._queue.empty()
+    assert "a sign-in is already under way" in caplog.text
+    assert "SECRET-TOKEN" not in caplog.text
+
+
+def test_a_failed_sign_in_is_a_notification_and_a_log_line(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def refuse(profile: str) -> str:
+        raise ConfigError(f"profile {profile}", "is not a role: the console takes role "
+                          "credentials only")
+
+    app, browser, sender = console_app(refuse)
+    thread = app.consoles.open("dev")
+    assert thread is not None
+    thread.join(5)
+    app._handle(app._queue.get(timeout=5))  # the dispatcher shows it
+    assert sender.sent == [("rolebar: console", "profile dev: is not a role: the console "
+                            "takes role credentials only")]
+    assert browser.opened == []
+    assert "tray: console: profile dev: is not a role" in caplog.text
+    assert app.consoles.open("dev") is not None  # no sign-in left under way
+
+
+def test_an_unexpected_failure_is_named_by_its_type_only(
+        caplog: pytest.LogCaptureFixture) -> None:
+    app, _, sender = console_app(lambda profile: URL)
+
+    def browser_fails(url: str, profile: str) -> None:
+        raise RuntimeError(f"cannot open {url}")
+
+    app.consoles._open_url = browser_fails
+    thread = app.consoles.open("dev")
+    assert thread is not None
+    thread.join(5)
+    app._handle(app._queue.get(timeout=5))
+    assert sender.sent == [("rolebar: console", "profile dev: the console could not be "
+                            "opened; see rolebar's log")]
+    assert "console for profile dev failed (RuntimeError)" in caplog.text
+    assert "SECRET-TOKEN" not in caplog.text + repr(sender.sent)
