@@ -7,8 +7,8 @@ the prompt) and checks the outcome in the credentials file, on the bus and in ex
 Menu navigation uses the keyboard (harness.py: Down selects the next *selectable* item;
 separators and the grey status line are skipped; Up from nothing selected wraps to the
 last item, Quit). The orders below follow tray/menu.py `build()`:
-    [Enter MFA code...]  None  <profiles...>  [Refresh now]  Style >  Keep fresh >
-    Start at login  Open log  Quit
+    [Enter MFA code...]  None  <profiles...>  [Refresh now]  [Open console for P]  Style >
+    Keep fresh >  Start at login  Open log  Quit
 """
 
 from __future__ import annotations
@@ -16,16 +16,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from rolebar.core.credfile import read_section, section_status
 from rolebar.core.stsdouble import StsDouble, User
+from tests.loopback.clients.awsdouble import visit
 
 from . import harness
 from .harness import NotificationCapture, Started
@@ -90,8 +93,9 @@ class Aws:
     def credentials(self) -> Path:
         return self.home / ".aws" / "credentials"
 
-    def write_config(self, generate_token: bool) -> None:
+    def write_config(self, generate_token: bool, region: str | None = None) -> None:
         token = f"generate_token = {self.token_command}\n" if generate_token else ""
+        token += f"region = {region}\n" if region else ""
         profiles = ""
         for name, arn in (("project-dev", DEV_ROLE), ("project-ops", OPS_ROLE)):
             profiles += (f"\n[profile {name}]\nrole_arn = {arn}\nsource_profile = my-company\n"
@@ -298,6 +302,55 @@ def test_keep_fresh_checkbox_keeps_a_second_section(
     assert tray.status() == 0
 
 
+# -- "Open console": the role's console in the browser, the URL nowhere else ---------------
+
+RECORDER = """\
+#!/bin/sh
+# A browser that records the URL it was asked to open, in a file only its owner reads.
+umask 077
+cd "$(dirname "$0")" && printf '%s' "$1" > opening && mv opening opened
+"""
+
+
+def test_open_console_signs_in_as_the_role_and_only_the_browser_gets_the_url(
+        start_tray: Callable[..., Tray], aws: Aws, home: Path) -> None:
+    aws.write_config(generate_token=True, region="eu-west-2")
+    browser = home / "browser"
+    browser.mkdir(mode=0o700)
+    (browser / "record").write_text(RECORDER)
+    (browser / "record").chmod(0o700)
+    tray = start_tray(BROWSER=str(browser / "record"),
+                      AWS_ENDPOINT_URL_SIGNIN=aws.double.endpoint)
+    tray.wait_docked()
+    tray.choose("Down", "Down")  # None, project-dev
+    harness.wait_until(aws.section, 10, what="[tray-managed] written")
+
+    # None, project-dev, project-ops, Refresh now, Open console for project-dev
+    tray.choose("Down", "Down", "Down", "Down", "Down")
+    opened = browser / "opened"
+    url = harness.wait_until(lambda: opened.exists() and opened.read_text(), 30,
+                             what="the browser asked to open the console")
+    assert stat.S_IMODE(opened.stat().st_mode) == 0o600
+    assert url.startswith(f"{aws.double.endpoint}/federation?")
+    fields = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    regional = "https://eu-west-2.console.aws.amazon.com/console/home?region=eu-west-2"
+    assert (fields["Action"], fields["Issuer"], fields["Destination"]) == (
+        "login", "rolebar", regional)
+    assert aws.double.counts.get("getSigninToken") == 1  # the double issued one token
+    status, page, _ = visit(url)
+    assert status == 200 and "would open" in page, page
+    [login] = aws.double.services.federation.logins
+    assert (login.role_arn, login.region) == (DEV_ROLE, "eu-west-2")
+    harness.wait_until(lambda: "tray: console opened for profile project-dev" in aws.log(),
+                       10, what="the console's log line")
+    tray.quit_by_menu()
+    assert tray.status() == 0
+    # The URL (a console session for anyone holding it) went to the browser only.
+    for text in (tray.output(), aws.log()):
+        assert fields["SigninToken"] not in text and "SigninToken" not in text
+    assert_no_secret(aws, tray.output(), aws.log())
+
+
 # -- a code nobody can supply: notification, menu item, prompt -----------------------------
 
 
@@ -353,8 +406,11 @@ def test_process_without_a_terminal_gets_its_code_through_the_tray(
     try:
         notifications.wait_for_notification("MFA code needed", 20)
         prompt = wait_for_prompt()
-        time.sleep(1.5)  # both callers are waiting by now: still one prompt
-        assert len(visible_prompts()) == 1
+        # Both callers wait on the engine before the code is typed (the keeper logs each
+        # waiter), so a second prompt, if one were opened, would be for a caller already
+        # there, not for one that came late.
+        harness.wait_until(lambda: "(2 waiting)" in aws.log(), 30,
+                           what="both callers waiting on the engine")
         harness.screenshot(tray.artifacts / "prompt-for-process.png")
         type_into(prompt, aws.code())
         outputs = [c.communicate(timeout=30) for c in callers]
@@ -368,6 +424,8 @@ def test_process_without_a_terminal_gets_its_code_through_the_tray(
         assert answer["Version"] == 1 and answer["AccessKeyId"].startswith("ASIA")
     assert aws.double.counts.get("GetSessionToken") == 1
     assert len(notifications.notifications()) == 1
+    opened = [line for line in aws.log().splitlines() if "asking for a code" in line]
+    assert len(opened) == 1, opened  # one prompt served both callers
     tray.quit_by_menu()
     assert tray.status() == 0
 
