@@ -108,12 +108,16 @@ class Engine:
         """Fresh cached credentials for `profile`, or None; never calls STS."""
         return self.planner.role_entry(self.plan(profile)).load()
 
+    def restamp(self, profile: str) -> bool:
+        """Stamp `profile`'s cached answer with the AWS files as they are now (after a
+        write that changed them but not the plan), so the fast path keeps hitting.
+        False if nothing fresh is cached for it."""
+        return self.planner.role_entry(self.plan(profile)).restamp()
+
     def session(self, profile: str) -> Credentials | None:
         """The usable cached MFA session behind `profile` (session route), or None."""
         plan = self.plan(profile)
-        if plan.route != "session" or not plan.device:
-            return None
-        return self.planner.session_entry(plan).load()
+        return self.planner.session_entry(plan).load() if self.planner.has_session(plan) else None
 
     def renew_session(self, profile: str, *, code: str | None = None,
                       interactive: bool | None = None, code_from: str = "-t") -> Credentials:
@@ -124,7 +128,7 @@ class Engine:
         """
         code = given_code(profile, code)
         plan = self.plan(profile)
-        if plan.route != "session" or not plan.device:
+        if not self.planner.has_session(plan):
             raise ConfigError(f"profile {profile}", "has no MFA session to renew")
         call = self._call(plan, code, interactive, code_from)
         call.sts  # noqa: B018 - a bad region is a config error before the lock and any code
@@ -155,11 +159,13 @@ class Engine:
         entry = self.planner.role_entry(plan)
         role = entry.load()
         session = self.planner.session_entry(plan).load() \
-            if plan.route == "session" and plan.device else None
-        # The route the last fetch took, when the role made it differ from the plan's.
-        route, reason = entry.taken() or (plan.route, plan.reason)
+            if self.planner.has_session(plan) else None
+        # The route the last fetch took, when the role made it differ from the plan's
+        # (the direct one: each fetch then needs a code, session or not).
+        taken = entry.taken()
+        route, reason = taken or (plan.route, plan.reason)
         needs_code = plan.device is not None and plan.code_command is None and (
-            route == "direct" or session is None
+            taken is not None or session is None
         )
         return ProfileStatus(
             profile=plan.profile, route=route, reason=reason, device=plan.device,

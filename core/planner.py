@@ -70,6 +70,11 @@ class Planner:
         root = Cached(inner, self.role_entry(plan, call), self.cache, issued_after, why)
         return Composition(root, plan.reason)
 
+    @staticmethod
+    def has_session(plan: Plan) -> bool:
+        """Whether the plan's credentials come through an MFA session (one to renew)."""
+        return plan.device is not None and plan.route == "session"
+
     def session(self, plan: Plan, call: Call, issued_after: float | None = None) -> Cached:
         """The MFA session of the plan's device, cached per device and source key."""
         if plan.device is None:
@@ -86,6 +91,6 @@ class Planner:
     def _first_role(self, plan: Plan, call: Call, keys: Provider[Keys]) -> Provider[Credentials]:
         step = plan.roles[0]
         direct = AssumeRole(step, keys, call, device=plan.device)  # no device: no code
-        if plan.route != "session":
+        if not self.has_session(plan):
             return direct
         return SessionOrDirect(SessionRole(step, self.session(plan, call), call), direct, call)

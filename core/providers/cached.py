@@ -88,20 +88,36 @@ class RoleEntry:
         return entry if entry and entry.get("plan") == self.plan.fingerprint else None
 
     def load(self, issued_after: float | None = None) -> Credentials | None:
+        """Fresh credentials made for this plan; a hit is re-stamped (see `restamp`)."""
+        if (found := self._fresh()) is None:
+            return None
+        creds, entry = found
+        if issued_after is not None and creds.issued < issued_after:
+            return None
+        self._stamp(creds, entry)
+        return creds
+
+    def restamp(self) -> bool:
+        """Stamp fresh credentials with the AWS files as they are now; False if none."""
+        if (found := self._fresh()) is None:
+            return False
+        self._stamp(*found)
+        return True
+
+    def _stamp(self, creds: Credentials, entry: dict[str, Any]) -> None:
+        """The AWS files changed but not this plan: stamp the entry and its `.answer` twin
+        with the files as they are, so the fast path hits again."""
+        if entry.get("stamps") != stamps(self.plan.files):
+            self._write(creds, entry)
+
+    def _fresh(self) -> tuple[Credentials, dict[str, Any]] | None:
         if (entry := self.raw()) is None:
             return None
         try:
             creds = Credentials.from_dict(entry)
         except (KeyError, TypeError, ValueError):
             return None
-        if not creds.fresh(self.clock()):
-            return None
-        if issued_after is not None and creds.issued < issued_after:
-            return None
-        if entry.get("stamps") != stamps(self.plan.files):
-            # The AWS files changed but not this plan: re-stamp so the fast path hits again.
-            self._write(creds, entry)
-        return creds
+        return (creds, entry) if creds.fresh(self.clock()) else None
 
     def store(self, creds: Credentials) -> None:
         entry: dict[str, Any] = {"profile": self.plan.profile, "plan": self.plan.fingerprint}

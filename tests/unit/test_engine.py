@@ -357,6 +357,20 @@ def test_the_answer_twin_beside_the_role_entry_follows_the_files(rig: Rig) -> No
     assert rig.engine.status(["dev"])[0].route == "direct"  # the note stays
 
 
+def test_restamp_says_so_when_nothing_is_cached_and_restamps_otherwise(rig: Rig) -> None:
+    assert rig.engine.restamp("plain") is False
+    rig.engine.credentials("plain")
+    plan = rig.engine.plan("plain")
+    answer = rig.home / "cache" / f"{rig.engine.planner.role_entry(plan).name}.answer"
+    before = answer.read_text()
+    credentials = rig.home / ".aws" / "credentials"
+    credentials.write_text(credentials.read_text() + "\n[tray-managed]\n")  # a section write
+    assert rig.engine.restamp("plain") is True
+    after = answer.read_text()
+    assert after != before and after.split("\n")[0].endswith(stamps(plan.files))
+    assert len(rig.world.calls) == 1  # nothing fetched
+
+
 def test_forget_drops_the_role_and_its_session(rig: Rig) -> None:
     rig.engine.credentials("dev")
     assert rig.engine.forget("dev") == 2
