@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from rolebar.core.atomic import Stamp, stamp_of
 from rolebar.core.errors import ConfigError
-from rolebar.core.fastpath import stamps
 
 
 def _readable(path: Path) -> bool:
@@ -43,6 +43,18 @@ def _cause(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+def stamps(files: tuple[Path, ...]) -> tuple[Stamp | None, ...]:
+    """What tells the files' change without reading them (inode, size, mtime each)."""
+    return tuple(_stamp(path) for path in files)
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        return stamp_of(path)
+    except OSError:  # a symlink loop, say: the reading says what is wrong
+        return None
+
+
 def load_config(path: Path) -> dict[str, Any]:
     """botocore's view of a config file: `profiles`, `sso_sessions` and `services`."""
     return _parse(path, config=True)
@@ -54,7 +66,7 @@ def load_credentials(path: Path) -> dict[str, Any]:
 
 
 # (path, config?) -> (stamp, parsed): a file is parsed again only when its stamp changed.
-_PARSED: dict[tuple[str, bool], tuple[str, dict[str, Any]]] = {}
+_PARSED: dict[tuple[str, bool], tuple[Stamp | None, dict[str, Any]]] = {}
 _PARSE_LOCK = threading.Lock()
 
 
@@ -64,7 +76,7 @@ def _parse(path: Path, *, config: bool) -> dict[str, Any]:
         return {}
     key = (str(path), config)
     with _PARSE_LOCK:  # one parse at a time: whoever waited takes the first one's
-        stamp = stamps([key[0]])
+        stamp = _stamp(path)
         if (hit := _PARSED.get(key)) is not None and hit[0] == stamp:
             return hit[1]
         parsed = _read(path, config=config)

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rolebar.core import paths
-from rolebar.core.awsfiles import load_config, load_credentials
+from rolebar.core.atomic import Stamp
+from rolebar.core.awsfiles import load_config, load_credentials, stamps
 from rolebar.core.credentials import Keys
 from rolebar.core.endpoints import check_sts_endpoint
 from rolebar.core.errors import ConfigError, ProfileNotFound
-from rolebar.core.fastpath import stamps
 
 log = logging.getLogger(__name__)
 
@@ -97,19 +97,20 @@ class Catalog:
 
     def __init__(self, profiles: dict[str, dict[str, Any]], files: tuple[Path, Path],
                  services: dict[str, Any] | None = None,
-                 env: Mapping[str, str] = os.environ, stamp: str | None = None) -> None:
+                 env: Mapping[str, str] = os.environ,
+                 stamp: tuple[Stamp | None, ...] | None = None) -> None:
         self._profiles = profiles
         self.files = files
         self._services = services or {}
         self._env = env
         self._blocks: dict[str, Any] = {"services": self._services}
-        self._stamp = stamp if stamp is not None else stamps([str(f) for f in files])
+        self._stamp = stamp if stamp is not None else stamps(files)
 
     @classmethod
     def load(cls, env: Mapping[str, str] = os.environ) -> Catalog:
         """The files as they stand; each is parsed again only when its stamp changed."""
         config, creds = paths.aws_config_file(env), paths.aws_credentials_file(env)
-        stamp = stamps([str(config), str(creds)])  # before reading: a later change shows
+        stamp = stamps((config, creds))  # before reading: a change meanwhile shows next time
         profiles: dict[str, dict[str, Any]] = {}
         parsed = load_config(config)
         for name, values in parsed.get("profiles", {}).items():
@@ -121,7 +122,7 @@ class Catalog:
         return catalog
 
     @property
-    def stamp(self) -> str:
+    def stamp(self) -> tuple[Stamp | None, ...]:
         """The files' stamps when they were read: what this catalog is good for."""
         return self._stamp
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # botocore sessions are not thread-safe, and a profile is chosen on the shared session
 # for the length of one client's creation: the keeper's jobs and the ipc thread share it.
 _LOCK = threading.Lock()
-_SDKS: dict[tuple[str, ...], Sdk] = {}
+_SDKS: dict[tuple[object, ...], Sdk] = {}
 _KEEP = 4  # files seen by one process: the user's, and a test's or the demo's
 
 
@@ -64,7 +64,7 @@ class Sdk:
 
 def sdk(catalog: Catalog) -> Sdk:
     """The SDK for the catalog's files as they stood when it was read."""
-    key = (*map(str, catalog.files), catalog.stamp)
+    key = (*map(str, catalog.files), *catalog.stamp)
     with _LOCK:
         found = _SDKS.get(key)
     if found is None:
