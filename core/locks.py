@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -19,6 +20,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from rolebar.core.errors import ConfigError, RolebarError
+
+log = logging.getLogger(__name__)
 
 
 def check(path: Path) -> None:
@@ -51,11 +54,22 @@ def acquire(path: Path, timeout: float) -> FileLock:
 
 @contextlib.contextmanager
 def held(path: Path, timeout: float, busy: Callable[[], RolebarError]) -> Iterator[None]:
-    """Hold the lock at ``path``; ``busy()`` is raised when it stays taken ``timeout`` s."""
+    """Hold the lock at ``path``; ``busy()`` is raised when it stays taken ``timeout`` s.
+
+    A wait is logged as it starts: a process that seems stuck is often just second in line
+    (another one is asking for a code, say).
+    """
     try:
-        lock = acquire(path, timeout)
+        lock = acquire(path, 0)
     except Timeout:
-        raise busy() from None
+        if timeout <= 0:
+            raise busy() from None
+        log.info("lock %s: held by another rolebar process; waiting up to %.0f s", path,
+                 timeout)
+        try:
+            lock = acquire(path, timeout)
+        except Timeout:
+            raise busy() from None
     try:
         yield
     finally:

@@ -67,6 +67,8 @@ class Needs:
         if need is None:
             need = self._books.needs[device] = Need(device, profile)
         need.waiters.append(future)
+        log.info("mfa %s: another process waits for a code for profile %s (%d waiting)",
+                 device, profile, len(need.waiters))
 
     def cancel(self, device: str, future: Future[str | None]) -> None:
         """A request stopped waiting (answered, timed out)."""

@@ -406,11 +406,11 @@ def test_process_without_a_terminal_gets_its_code_through_the_tray(
     try:
         notifications.wait_for_notification("MFA code needed", 20)
         prompt = wait_for_prompt()
-        # Both callers wait on the engine before the code is typed (the keeper logs each
-        # waiter), so a second prompt, if one were opened, would be for a caller already
-        # there, not for one that came late.
-        harness.wait_until(lambda: "(2 waiting)" in aws.log(), 30,
-                           what="both callers waiting on the engine")
+        # The second caller is in line before the code is typed: on the engine too (the
+        # keeper logs each waiter), or behind the first one's MFA-session lock (logged).
+        # A second prompt, if one opened, would then be for a caller already there.
+        harness.wait_until(lambda: "(2 waiting)" in aws.log() or "held by another rolebar "
+                           "process" in aws.log(), 30, what="the second caller in line")
         harness.screenshot(tray.artifacts / "prompt-for-process.png")
         type_into(prompt, aws.code())
         outputs = [c.communicate(timeout=30) for c in callers]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,7 @@ import pytest
 from rolebar.core import locks, paths
 from rolebar.core.cache import Cache
 from rolebar.core.credfile import SectionWriter
-from rolebar.core.errors import ConfigError
+from rolebar.core.errors import ConfigError, RolebarError
 
 KEYS = {"aws_access_key_id": "ASIAEXAMPLE"}
 
@@ -83,3 +86,26 @@ def test_a_symlink_at_the_engine_lock_is_refused(victim: Path) -> None:
         Instance("keep").acquire()
     assert str(caught.value) == refused(lock)
     assert victim.read_text() == "precious\n"
+
+
+def test_a_wait_behind_another_holder_is_logged_and_ends_in_busy(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    other = subprocess.Popen(  # another process holds it, as another rolebar would
+        [sys.executable, "-c", "import sys, time; from filelock import FileLock;"
+         f" lock = FileLock({str(tmp_path / 'x.lock')!r}); lock.acquire();"
+         " print('held', flush=True); time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline() == "held\n"
+        with caplog.at_level(logging.INFO, logger="rolebar.core.locks"), \
+                pytest.raises(RolebarError, match="busy"), \
+                locks.held(tmp_path / "x.lock", 0.2, lambda: RolebarError("x", "busy")):
+            pass
+        assert f"lock {tmp_path / 'x.lock'}: held by another rolebar process" in caplog.text
+    finally:
+        other.kill()
+        other.wait()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="rolebar.core.locks"), \
+            locks.held(tmp_path / "x.lock", 0.2, lambda: RolebarError("x", "busy")):
+        pass  # free: taken at once, nothing said
+    assert caplog.text == ""
