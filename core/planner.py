@@ -3,7 +3,8 @@
 The plan (profiles.py) says what the AWS files ask for: the source keys, the roles in
 order, the MFA device and the route chosen for the first role, with its reason. The
 planner turns that into a tree of providers (core/providers) whose root is the profile's
-cached role entry; the tree is the route, and nothing downstream asks which route it is.
+cached role entry. The tree is the route: the engine calls it and never branches on
+`Plan.route`, which stays a label for `status`, `profiles` and the keeper's display.
 
     no MFA            Cached(AssumeRole(... AssumeRole(role 1, StaticKeys)))
     session route     Cached(... SessionOrDirect(SessionRole(role 1, Cached(MfaSession)),
