@@ -402,3 +402,26 @@ def test_documented_keys_exist_in_the_code() -> None:
            "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"}
     for name in names - sdk:
         assert name in source, f"README documents {name}, which no code reads"
+
+
+# -- Layout: the map and the suites as the tree has them -------------------------------------
+
+
+def test_the_layout_map_names_only_what_exists() -> None:
+    (block,) = blocks("text", "layout")
+    named = set(re.findall(r"\b((?:core|tray)/[\w/]*?(?:\.py|/)(?=[\s,:;)]|$))", block.text))
+    assert named, block
+    missing = sorted(n for n in named if not (ROOT / n.rstrip("/")).exists())
+    assert not missing, f"{block} names what is not in the tree: {missing}"
+    for package in ("core/keeper/", "core/providers/", "core/stsdouble/"):
+        assert package in named, f"{block} leaves out {package}"
+
+
+def test_the_suites_table_is_the_tests_folder() -> None:
+    text = README.read_text("utf-8")
+    section = text[text.index("| tests/ |"):]
+    listed = set(re.findall(r"^\| `([\w-]+)/` \|", section, re.M))
+    folders = {p.name for p in (ROOT / "tests").iterdir()
+               if p.is_dir() and p.name not in ("__pycache__", "node_modules")
+               and (any(p.glob("test_*.py")) or p.name == "js")}
+    assert listed == folders
