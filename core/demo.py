@@ -12,6 +12,10 @@ Two role profiles behind one MFA device:
 - `project-prd` has none and takes the direct route, so each refresh needs a code: the
   notification and the prompt. `rolebar demo --code` prints the code to type.
 
+The double also answers the console's federation endpoint (AWS_ENDPOINT_URL_SIGNIN), so
+the tray's "Open console" works here too: the browser gets the double's login page, which
+says where a real console would open.
+
 `python -m rolebar.core.demo token STATE` is the generate_token of the demo config.
 """
 
@@ -97,6 +101,7 @@ class DemoHome:
             "AWS_CONFIG_FILE": str(self.config),
             "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials),
             "AWS_ENDPOINT_URL_STS": endpoint,
+            "AWS_ENDPOINT_URL_SIGNIN": endpoint,  # the double's /federation: "Open console"
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 

@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         say("demo: click the rolebar icon and choose project-dev (refreshes by itself) or "
             f"project-prd (asks for a code: get it with `{rolebar()} demo --code`)")
         say(f"demo: then try it from another terminal: {running.try_line()}")
+        say("demo: \"Open console\" in the menu opens the double's sign-in page in your "
+            "browser, which says where a real console would open")
         status: int = tray.main(demo.BANNER, seconds=args.seconds)
         return status
 

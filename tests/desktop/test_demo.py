@@ -19,9 +19,12 @@ everyday runs never dirty the tree):
 Menu of the demo at the start (tray/demo.py puts two insensitive banner lines and a
 separator on top of tray/menu.py `build()`):
     banner 1, banner 2 | status | [Enter MFA code...] | None, project-dev, project-prd |
-    Refresh now, Style >, Keep fresh > | Start at login (insensitive), Open log, Quit
+    Refresh now, [Open console for P], Style >, Keep fresh > |
+    Start at login (insensitive), Open log, Quit
 Down skips insensitive items and separators, so Down x2 is project-dev, Down x3
-project-prd, and Up from nothing selected is Quit.
+project-prd, Down x5 "Open console" once a role is chosen, and Up from nothing selected
+is Quit. "Open console" hands the browser (a $BROWSER that records) the double's login
+URL, whose page says where a real console would open.
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from rolebar.core import demo
 from rolebar.core.credfile import read_section, section_status
 from rolebar.core.stsdouble.totp import STEP, step_at
+from tests.loopback.clients.awsdouble import visit
 
 from . import harness
 from .harness import NotificationCapture, Started, Window
@@ -59,6 +64,12 @@ DOCS = harness.REPO_ROOT / "docs"
 UPDATE_DOCS = os.environ.get("ROLEBAR_UPDATE_DOCS") == "1"
 PAD = 4  # pixels kept around a window cut out of a screenshot
 GAP = 16  # between the notification and the prompt in docs/tray-code-prompt.png
+RECORDER = """\
+#!/bin/sh
+# A browser that records the URL it was asked to open, in a file only its owner reads.
+umask 077
+cd "$(dirname "$0")" && printf '%s' "$1" > opening && mv opening opened
+"""
 
 
 # -- the demo and its home ---------------------------------------------------------------------
@@ -298,8 +309,13 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     (home / ".aws" / "credentials").write_text("[mine]\naws_access_key_id = AKIAMINEMINEMINE\n")
     before = user_files(home)
 
+    browser = tmp_path / "browser"
+    browser.mkdir(mode=0o700)
+    (browser / "record").write_text(RECORDER)
+    (browser / "record").chmod(0o700)
     run = DemoRun(launch([ROLEBAR, "demo", "--home", str(tmp_path / "demo-home")],
-                         env={"ROLEBAR_PROMPT": "zenity"}, name="demo"),
+                         env={"ROLEBAR_PROMPT": "zenity", "BROWSER": str(browser / "record")},
+                         name="demo"),
                   tmp_path / "demo-home")
     icon = run.wait_docked()
     assert icon.name == "rolebar demo: No role selected"  # the tooltip of tray/demo.py
@@ -327,10 +343,28 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     assert "tray: select project-dev" in run.log()
 
     wait_for_tooltip(r"rolebar demo: project-dev: \d+ min left")
-    menu, rows = open_menu(icon, artifacts / "menu.png", rows=12)
-    assert not rows[6].grey  # "Refresh now", now that a role is kept
+    menu, rows = open_menu(icon, artifacts / "menu.png", rows=13)
+    assert not rows[6].grey and not rows[7].grey  # Refresh now, Open console for project-dev
     publish(menu_picture(artifacts / "menu.png", menu, icon, artifacts / "tray-menu.png"),
             "tray-menu.png")
+
+    # Open console: the browser gets the double's login URL for project-dev's role, in the
+    # demo's region; its page says where a real console would open.
+    choose("Down", "Down", "Down", "Down", "Down")  # None, dev, prd, Refresh now, Open console
+    opened = browser / "opened"
+    url = harness.wait_until(lambda: opened.exists() and opened.read_text(), 30,
+                             what="the browser asked to open the console")
+    assert url.startswith(f"{run.state()['endpoint']}/federation?Action=login&")
+    status, page, _ = visit(url)
+    real = f"https://{demo.REGION}.console.aws.amazon.com/console/home?region={demo.REGION}"
+    assert status == 200, page
+    assert (f"Console for developer (111111111111) in {demo.REGION} would open at {real}."
+            in page), page
+    token = parse_qs(urlsplit(url).query)["SigninToken"][0]
+    assert token not in run.log() and token not in run.proc.tail(200)
+    harness.wait_until(lambda: "console opened for profile project-dev" in run.log(), 10,
+                       what="the console's log line")
+    open_menu(icon, artifacts / "menu-after-console.png", rows=13)
 
     # project-prd has no generate_token: a notification and the prompt.
     choose("Down", "Down", "Down")  # None, project-dev, project-prd
@@ -351,7 +385,7 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     harness.wait_until(lambda: not visible("zenity"), 10, what="the prompt to close")
     assert run.alive() and run.section() == dev  # the same line: it asks for project-prd now
     wait_for_tooltip("rolebar demo: Switching to project-prd: waiting for a one-time code")
-    _, rows = open_menu(icon, artifacts / "menu-code-needed.png", rows=13)
+    _, rows = open_menu(icon, artifacts / "menu-code-needed.png", rows=14)
     assert [r.grey for r in rows[:4]] == [True, True, True, False], rows
     choose("Down")  # Enter MFA code...
     prompt = wait_for_prompt()
@@ -374,7 +408,7 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     # the folder given as --home is kept, as `rolebar demo --help` says.
     endpoint = str(run.state()["endpoint"])
     wait_for_tooltip(r"rolebar demo: project-prd: \d+ min left")
-    open_menu(icon, artifacts / "menu-quit.png", rows=12)
+    open_menu(icon, artifacts / "menu-quit.png", rows=13)
     choose("Up")  # from nothing selected, Up wraps to the last item: Quit
     assert run.proc.popen is not None
     assert run.proc.popen.wait(timeout=15) == 0, run.proc.tail()
