@@ -152,6 +152,6 @@ class SectionSync:
         `rolebar process` keeps answering without botocore."""
         for profile in [k.profile for k in self._books.kept.values() if k.creds]:
             try:
-                self._engine.cached(profile)
+                self._engine.restamp(profile)
             except RolebarError as exc:
                 log.debug("profile %s: not re-stamped: %s", profile, exc)

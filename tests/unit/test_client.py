@@ -93,6 +93,9 @@ class MintingEngine:
     def cached(self, profile: str) -> None:
         return None
 
+    def restamp(self, profile: str) -> bool:
+        return False
+
 
 @dataclass
 class Running:

@@ -55,6 +55,7 @@ class FakeEngine:
         self.routes = {"dev": "session", "ops": "session"}
         self.n = 0
         self.code_from: list[str] = []  # where each code handed in came from
+        self.restamped: list[str] = []  # profiles whose cache entry was re-stamped
 
     def _creds(self, lifetime: float) -> Credentials:
         self.n += 1
@@ -108,8 +109,9 @@ class FakeEngine:
         self.session_creds = self._creds(self.session_lifetime)
         return self.session_creds
 
-    def cached(self, profile: str) -> Credentials | None:
-        return None
+    def restamp(self, profile: str) -> bool:
+        self.restamped.append(profile)
+        return True
 
     def roles(self) -> list[tuple[object, ...]]:
         return [c for c in self.calls if c[0] == "role"]
@@ -180,6 +182,7 @@ def test_select_writes_keys_then_refreshes_at_the_soft_deadline(rig: Rig) -> Non
     first = rig.key()
     assert first is not None and rig.section()["region"] == "eu-west-1"  # type: ignore[index]
     assert rig.engine.roles() == [("role", "dev", None, False)]
+    assert rig.engine.restamped == ["dev"]  # our write moved the file: the fast path's entry too
     assert rig.creds_file.read_text().startswith("# my keys\n[my-company]\n")
     assert MARKER_LINE in rig.creds_file.read_text()
     soft, _ = deadlines(T0, T0 + 1200)

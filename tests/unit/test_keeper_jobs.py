@@ -56,8 +56,8 @@ class Engine:
     def renew_session(self, profile: str, **kwargs: object) -> Credentials:
         raise AssertionError("no session to renew")
 
-    def cached(self, profile: str) -> None:
-        return None
+    def restamp(self, profile: str) -> bool:
+        return False
 
 
 def wait_until(check: Callable[[], object], seconds: float, what: str) -> None:
