@@ -66,10 +66,17 @@ def venv(name: str, requirements: Sequence[str]) -> Path:
     return path
 
 
+def _dependencies() -> list[str]:
+    """rolebar's own requirements, as pyproject.toml lists them (the wheel goes in alone)."""
+    import tomllib
+
+    return list(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+
+
 def rolebar_venv() -> Path:
     """rolebar from a freshly built wheel, not editable: an editable install's import hook
     runs at every interpreter start and would add its cost to the floor and to rolebar."""
-    path = venv("rolebar", ["botocore", "platformdirs", "filelock"])
+    path = venv("rolebar", _dependencies())
     build = Path(tempfile.mkdtemp(prefix="rolebar-wheel-"))
     try:
         done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
