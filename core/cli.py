@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # Subcommands, each a module in rolebar.core.commands (DESIGN.md section 5).
 COMMANDS = (
     "assume", "process", "exec", "select", "keep", "tray", "status", "profiles",
-    "autostart", "forget", "demo", "doctor", "login", "logout", "console", "env",
+    "autostart", "forget", "demo", "doctor", "login", "logout", "console", "env", "keys",
 )
 
 

@@ -12,12 +12,15 @@ from rolebar.core.fastpath import answer_json
 
 @dataclass(frozen=True)
 class Keys:
-    """The long-term keys of a source profile."""
+    """The long-term keys of a source profile. `keyring`: the profile is marked
+    `rolebar_keys = keyring`, and these are a stand-in with no key id or secret: the
+    keys are read from the OS keyring when a call needs them (providers/keys.py)."""
 
     profile: str
     access_key_id: str
     secret_access_key: str
     session_token: str | None = None
+    keyring: bool = False
 
     def __repr__(self) -> str:  # never show the secret, not even in a traceback
         return f"Keys(profile={self.profile!r}, access_key_id={mask(self.access_key_id)!r})"

@@ -115,6 +115,13 @@ class SectionWriter:
         check_name(name)
         return self._update(name, None)
 
+    def edit(self, name: str, change: Callable[[Text], str]) -> bool:
+        """Replace the file with ``change(text)``, with the lock, retries and atomic
+        replace of ``write``: for a change to a section that is not rolebar's (the keys of
+        a source profile, keytext.py); ``change`` raises to leave the file alone."""
+        check_name(name)
+        return self._update(name, None, change)
+
     def status(self, name: str) -> SectionStatus:
         return section_status(self.path, name)
 
@@ -148,7 +155,8 @@ class SectionWriter:
             raise SectionError(subject, f"{self.path} is a directory, not a file")
         return target
 
-    def _update(self, name: str, values: Mapping[str, str] | None) -> bool:
+    def _update(self, name: str, values: Mapping[str, str] | None,
+                change: Callable[[Text], str] | None = None) -> bool:
         subject = f"section {name}"
         with _os_errors(subject, f"update {self.path}"):
             target = self._target(subject)
@@ -159,8 +167,9 @@ class SectionWriter:
                 for _ in range(_MAX_STARTS):
                     snap, doc = (pending, _doc(pending)) if pending else self._settled_read(
                         name, target)
-                    new = self._rewrite(subject, doc, name, values)
-                    after = (doc.sections - {name}) | frozenset([name] if values else [])
+                    new = change(doc) if change else self._rewrite(subject, doc, name, values)
+                    after = doc.sections if change else (
+                        (doc.sections - {name}) | frozenset([name] if values else []))
                     if new == doc.text and snap.expect is None:
                         self._seen = after
                         if values is not None:

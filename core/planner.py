@@ -33,7 +33,7 @@ from rolebar.core.providers import (
     SessionEntry,
     SessionOrDirect,
     SessionRole,
-    StaticKeys,
+    source_keys,
 )
 
 
@@ -60,7 +60,7 @@ class Planner:
 
     def compose(self, plan: Plan, call: Call, issued_after: float | None = None) -> Composition:
         """The tree for `plan`'s credentials; `issued_after`: newer than those cached."""
-        keys = StaticKeys(plan.source)
+        keys = source_keys(plan.source)
         if not plan.roles:
             inner: Provider[Credentials] = self.session(plan, call)
         else:
@@ -80,14 +80,14 @@ class Planner:
         """The MFA session of the plan's device, cached per device and source key."""
         if plan.device is None:
             raise ValueError(f"profile {plan.profile}: no MFA device, no MFA session")
-        minted = MfaSession(StaticKeys(plan.source), plan.device, plan.session_seconds, call)
+        minted = MfaSession(source_keys(plan.source), plan.device, plan.session_seconds, call)
         return Cached(minted, self.session_entry(plan), self.cache, issued_after)
 
     def role_entry(self, plan: Plan, call: Call | None = None) -> RoleEntry:
         return RoleEntry(self.cache, plan, self.clock, call)
 
     def session_entry(self, plan: Plan) -> SessionEntry:
-        return SessionEntry(self.cache, plan.device or "", plan.source.access_key_id, self.clock)
+        return SessionEntry(self.cache, plan.device or "", plan.key_ref, self.clock)
 
     def _first_role(self, plan: Plan, call: Call, keys: Provider[Keys]) -> Provider[Credentials]:
         step = plan.roles[0]

@@ -64,9 +64,15 @@ class Plan:
     files: tuple[str, ...] = field(default=(), compare=False)
 
     @property
+    def key_ref(self) -> str:
+        """Which long-term keys sign: their key id, or the keyring item of the source."""
+        return f"keyring:{self.source.profile}" if self.source.keyring else \
+            self.source.access_key_id
+
+    @property
     def fingerprint(self) -> str:
         """Changes whenever anything that shapes the credentials changes (no secrets)."""
-        shape = [self.source.profile, self.source.access_key_id, self.route, self.device,
+        shape = [self.source.profile, self.key_ref, self.route, self.device,
                  self.session_seconds, self.region, [vars(r) for r in self.roles]]
         return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -234,6 +240,8 @@ class Catalog:
     def _keys(self, name: str, values: Mapping[str, Any], owner: str | None = None) -> Keys:
         owner = owner or name
         key_id, secret = values.get("aws_access_key_id"), values.get("aws_secret_access_key")
+        if (mark := values.get("rolebar_keys")) is not None:
+            return _keyring_keys(owner, str(mark), bool(key_id or secret))
         if not key_id or not secret:
             subject = f"profile {name}" if owner == name else f"profile {name}: source {owner}"
             raise ConfigError(subject, "has no aws_access_key_id and aws_secret_access_key")
@@ -302,6 +310,16 @@ def _route(values: Mapping[str, Any], chain: tuple[RoleStep, ...],
     if wanted == "direct":
         return "direct", "direct AssumeRole: rolebar_route = direct"
     return "session", "MFA session: GetSessionToken once, then AssumeRole with no code"
+
+
+def _keyring_keys(owner: str, mark: str, in_file: bool) -> Keys:
+    """The stand-in for keys kept in the OS keyring (`rolebar_keys = keyring`)."""
+    if mark != "keyring":
+        raise ConfigError(f"profile {owner}", f"rolebar_keys must be keyring, not {mark!r}")
+    if in_file:
+        raise ConfigError(f"profile {owner}", "has keys in the file and rolebar_keys = "
+                          "keyring; remove one (`rolebar keys import` moves them)")
+    return Keys(owner, "", "", None, keyring=True)
 
 
 def _seconds(name: str, values: Mapping[str, Any], key: str, low: int, high: int) -> int | None:

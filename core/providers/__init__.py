@@ -2,6 +2,7 @@
 (core/planner.py) in the manner of botocore's credential providers and aws-vault's chain.
 
     StaticKeys       the source profile's long-term keys                  (keys.py)
+    KeyringKeys      the same, from the OS keyring                        (keys.py)
     MfaSession       GetSessionToken with a code: the session every role
                      behind one MFA device shares                          (mfa.py)
     AssumeRole       one role: plainly, or with a code in the call          (roles.py)
@@ -19,9 +20,10 @@ more class each, wrapped by the same `Cached`.
 
 from rolebar.core.providers.base import Call, Provider, with_code
 from rolebar.core.providers.cached import Cached, RoleEntry, SessionEntry
-from rolebar.core.providers.keys import StaticKeys
+from rolebar.core.providers.keys import KeyringKeys, StaticKeys, source_keys
 from rolebar.core.providers.mfa import MfaSession
 from rolebar.core.providers.roles import AssumeRole, SessionOrDirect, SessionRole
 
-__all__ = ["AssumeRole", "Cached", "Call", "MfaSession", "Provider", "RoleEntry",
-           "SessionEntry", "SessionOrDirect", "SessionRole", "StaticKeys", "with_code"]
+__all__ = ["AssumeRole", "Cached", "Call", "KeyringKeys", "MfaSession", "Provider", "RoleEntry",
+           "SessionEntry", "SessionOrDirect", "SessionRole", "StaticKeys", "source_keys",
+           "with_code"]
