@@ -313,7 +313,7 @@ def test_long_running_sdk_clients_refresh_from_the_endpoint_and_follow_a_switch(
         assert len(calls) >= DURATION * 0.8, (name, err[-2000:])
         assert [c for c in calls if "error" in c] == [], name
         assert calls[-1]["t"] - calls[0]["t"] >= 3 * ROLE_LIFETIME
-        before = {c["arn"].split("/")[1] for c in calls if c["t"] < switched}
+        before = {c["arn"].split("/")[1] for c in calls if c["done"] < switched}
         after = {c["arn"].split("/")[1] for c in calls if c["t"] > switched + 2}
         wanted = {"developer"} if name == "exec" else {"operator"}
         assert (before, after) == ({"developer"}, wanted), name

@@ -1,6 +1,6 @@
 // A long-running Node.js service: one STSClient from the default credential chain
 // (AWS_PROFILE -> credential_process), GetCallerIdentity every INTERVAL seconds for
-// DURATION seconds; one JSON line per call on stdout: {"t", "arn"} or {"t", "error"}.
+// DURATION seconds; one JSON line per call on stdout: {"t", "done", "arn"} or {"t", "error"}.
 import { createRequire } from "node:module";
 
 // The SDK is installed in tests/js (scripts/setup); ESM ignores NODE_PATH, so resolve there.
@@ -15,7 +15,7 @@ while (Date.now() < end) {
   const started = Date.now();
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));
-    console.log(JSON.stringify({ t: started / 1000, arn: out.Arn }));
+    console.log(JSON.stringify({ t: started / 1000, done: Date.now() / 1000, arn: out.Arn }));
   } catch (err) {
     console.log(JSON.stringify({ t: started / 1000, error: `${err.name}: ${err.message}`.slice(0, 300) }));
   }

@@ -1,7 +1,8 @@
 """A long-running boto3 service: one client, GetCallerIdentity every INTERVAL seconds.
 
 Credentials come from the default chain (AWS_PROFILE -> credential_process), which
-botocore refreshes inside the process. One JSON line per call on stdout.
+botocore refreshes inside the process. One JSON line per call on stdout: when it
+started (`t`) and, for an answer, when it ended (`done`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ while time.time() < end:
     started = time.time()
     try:
         arn = client.get_caller_identity()["Arn"]
-        print(json.dumps({"t": started, "arn": arn}), flush=True)
+        print(json.dumps({"t": started, "done": time.time(), "arn": arn}), flush=True)
     except Exception as exc:  # noqa: BLE001 - every failure is a finding
         print(json.dumps({"t": started, "error": f"{type(exc).__name__}: {exc}"[:300]}),
               flush=True)
