@@ -22,7 +22,7 @@ from rolebar.core.errors import ConfigError
 
 T = TypeVar("T")
 REQUEST = CodeRequest("arn:aws:iam::000000000000:mfa/member", "project-dev")
-MB = 1024  # ru_maxrss is in KiB on Linux
+MB = 1024  # VmHWM is in KiB
 
 
 def script(tmp_path: Path, body: str) -> list[str]:
@@ -38,7 +38,10 @@ import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
 from rolebar.core.codes import CommandCode
 result = CommandCode(json.loads(sys.argv[1]), timeout=float(sys.argv[2])).attempt()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so it would report the
+# pytest worker's own peak; VmHWM belongs to this process's memory map alone.
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+peak = int(status.split()[0])
 print(json.dumps([result.code, result.failure, peak]))
 """
 
