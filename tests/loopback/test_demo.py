@@ -25,6 +25,7 @@ from rolebar.core import demo
 from rolebar.core.cache import Cache
 from rolebar.core.codes import Guard
 from rolebar.core.stsdouble import totp
+from tests.loopback.clients.awsdouble import visit
 
 
 def rolebar(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -287,6 +288,17 @@ def test_the_try_line_works_in_a_terminal_without_the_venv_on_path(tmp_path: Pat
         assert done.returncode == 0, done.stderr[-2000:]
         assert json.loads(done.stdout)["Arn"].startswith(
             "arn:aws:sts::111111111111:assumed-role/developer/")
+        # The same environment signs in to the console at the double (the tray's "Open
+        # console" does this): its page says where a real console would open.
+        console = command.replace(f"{aws} sts get-caller-identity",
+                                  f"{aws.with_name('rolebar')} console project-dev --print")
+        signed = subprocess.run(["bash", "-c", console], capture_output=True, text=True,
+                                timeout=120, check=False,
+                                env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        assert signed.returncode == 0, signed.stderr[-2000:]
+        status, page, _ = visit(signed.stdout.strip())
+        real = f"https://{demo.REGION}.console.aws.amazon.com/console/home?region={demo.REGION}"
+        assert status == 200 and f"would open at {real}." in page, page
     finally:
         status, err = stop(proc)
     assert status == 0, err
