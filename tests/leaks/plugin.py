@@ -6,7 +6,8 @@ teardown naming where the secret was seen:
 
 - files under the test's tmp_path (its HOME and runtime dir): a log file, a notification
   record or a captured stderr file holding a secret; a file in one of rolebar's own
-  directories holding a secret with a mode other than 0600;
+  directories holding a secret with a mode other than 0600; a section marked
+  `rolebar_keys = keyring` (its keys moved to the OS keyring) still holding a secret;
 - pytest's captured stderr and log records, and the text of a failure (exceptions);
 - stderr of every child this process started with `subprocess` and captured;
 - the argv of every process on the machine but the test's own children, whose argv the
@@ -21,6 +22,7 @@ A test can opt out of the output checks with `@pytest.mark.secret_output`.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -294,12 +296,33 @@ def scan_tree(root: Path) -> list[str]:
                 continue
             where = path.relative_to(root)
             lowered = name.lower()
+            if kept := _keyring_sections_holding(data):
+                problems.append(f"a long-term secret in [{kept}] of {where}, a section marked "
+                                "rolebar_keys = keyring")
             if any(mark in lowered for mark in _OUTPUT_NAMES):
                 problems.append(f"{', '.join(found)} in output file {where}")
             elif "rolebar" in path.relative_to(root).parts[:-1] and info.st_mode & 0o077:
                 problems.append(f"{', '.join(found)} in {where}, mode "
                                 f"{stat.S_IMODE(info.st_mode):04o} (not 0600)")
     return problems
+
+
+def _keyring_sections_holding(data: bytes) -> str | None:
+    """The first section marked `rolebar_keys = keyring` (its keys are in the OS keyring,
+    DESIGN.md 5c) that still holds a secret, in an AWS credentials or config file."""
+    if b"rolebar_keys" not in data:
+        return None
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        parser.read_string(data.decode("utf-8", "replace"))
+    except configparser.Error:
+        return None
+    for name in parser.sections():
+        values = dict(parser.items(name))
+        if values.get("rolebar_keys") == "keyring" and SECRETS.find(
+                "\n".join(values.values()).encode()):
+            return name
+    return None
 
 
 def scan_outputs(report: pytest.TestReport) -> list[str]:

@@ -61,8 +61,12 @@ def _scan_tree_case(tmp_path: Path) -> None:
     safe.chmod(0o600)
     (tmp_path / "home/.aws").mkdir()
     (tmp_path / "home/.aws/credentials").write_text(f"aws_secret_access_key = {secret}\n")
+    (tmp_path / "home/.aws/moved").write_text(
+        f"[a]\nrolebar_keys = keyring\n[b]\nrolebar_keys = keyring\naws_secret_access_key = "
+        f"{secret}\n")
     problems = scan_tree(tmp_path)
-    assert len(problems) == 2, problems
+    assert len(problems) == 3, problems
+    assert any("[b] of home/.aws/moved" in p for p in problems)
     assert any("rolebar.log" in p for p in problems)
     assert any("role-x.json" in p and "0644" in p for p in problems)
     assert not any(secret[:8] in p for p in problems)  # the report never shows a secret
