@@ -98,6 +98,7 @@ class Doctor:
         if catalog is not None:
             yield from self.profiles(catalog)
             yield from self.token_commands(catalog)
+            yield from self.key_sources(catalog)
         yield from self.sections()
         yield from self.permissions()
         if self.tray:
@@ -164,6 +165,28 @@ class Doctor:
                 continue
             done[plan.code_command] = info.name
             yield self.token_command(info.name, plan.code_command)
+
+    def key_sources(self, catalog: Catalog) -> Iterator[Check]:
+        """Where each source profile's long-term keys live; plaintext keys are a warning."""
+        from rolebar.core import keyops
+
+        for name in keyops.source_profiles(catalog):
+            found = keyops.describe(catalog, name)
+            subject = f"keys {name}"
+            if found.where == "keyring":
+                if found.problem:
+                    yield Check(subject, "fail", f"in the OS keyring, unreadable: "
+                                f"{found.problem}", "unlock or start the keyring, or `rolebar "
+                                f"keys export {name}` puts them back in the file", 1)
+                else:
+                    yield Check(subject, "ok", f"{found.key_id} in the OS keyring")
+            elif found.where in ("file", "config"):
+                where = catalog.files[1] if found.where == "file" else catalog.files[0]
+                yield Check(subject, "warn", f"{found.key_id} in plaintext in {where}",
+                            f"`rolebar keys import {name}` moves them to the OS keyring"
+                            if found.where == "file" else
+                            f"move them to [{name}] in {catalog.files[1]}, then `rolebar "
+                            f"keys import {name}`")
 
     def token_command(self, profile: str, argv: Sequence[str]) -> Check:
         name = f"generate_token {profile}"

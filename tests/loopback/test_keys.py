@@ -67,6 +67,21 @@ def test_import_then_roles_from_the_keyring_then_export(aws: Aws,
     assert again.returncode == 2 and again.stderr.startswith("rolebar: profile my-company:")
 
 
+def test_doctor_says_where_keys_live(aws: Aws, keyring: keyringd.SecretService) -> None:
+    done = aws.run("doctor", "--no-tray")
+    assert f"warn  keys my-company: AKIA…{aws.user.access_key_id[-4:]} in plaintext" in (
+        done.stdout)
+    ok(aws.run("keys", "import", "my-company"))
+    done = aws.run("doctor", "--no-tray")
+    assert (f"ok    keys my-company: AKIA…{aws.user.access_key_id[-4:]} in the OS keyring"
+            in done.stdout)
+    keyring.lock()
+    done = aws.run("doctor", "--no-tray")
+    assert done.returncode == 1
+    assert "fail  keys my-company: in the OS keyring, unreadable: the OS keyring is locked" in (
+        done.stdout)
+
+
 def test_rotate_keys_in_the_keyring(aws: Aws, keyring: keyringd.SecretService) -> None:
     ok(aws.run("keys", "import", "my-company"))
     old = aws.user.access_key_id
