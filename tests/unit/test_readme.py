@@ -349,6 +349,9 @@ def test_synopsis_matches_the_parser() -> None:
         target = subparsers[name] if name else parser
         seen.add(name or "assume")
         options = {s for a in target._actions for s in a.option_strings}
+        for verbs in (a for a in target._actions if a.dest == "verb"):  # `keys rotate -t`
+            options |= {s for p in verbs.choices.values()  # type: ignore[attr-defined]
+                        for a in p._actions for s in a.option_strings}
         if name is None:
             options |= {s for a in subparsers["assume"]._actions for s in a.option_strings}
         for flag in re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", usage):
