@@ -95,7 +95,8 @@ class Endpoint:
     def start(self) -> None:
         server = _Server(self)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.5,),
+        # No poll interval: the idle engine never wakes for the endpoint; `stop` wakes it.
+        self._thread = threading.Thread(target=server.serve_forever, args=(None,),
                                         name="rolebar-endpoint", daemon=True)
         self._thread.start()
         try:
@@ -112,7 +113,7 @@ class Endpoint:
         for path in (paths.endpoint_file(), paths.endpoint_token_file()):
             with contextlib.suppress(OSError):
                 os.unlink(path)
-        server.shutdown()
+        _shutdown(server)
         server.server_close()
         if self._thread is not None:
             self._thread.join(5)
@@ -368,3 +369,17 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         self.server.endpoint.serve(self.request)
+
+
+def _shutdown(server: socketserver.BaseServer) -> None:
+    """`server.shutdown()` for a loop that waits with no timeout: connect until it sees it."""
+    stopping = threading.Thread(target=server.shutdown, name="rolebar-endpoint-stop",
+                                daemon=True)
+    stopping.start()
+    host, port = server.server_address[:2]  # type: ignore[index]
+    for _ in range(100):
+        with contextlib.suppress(OSError):
+            socket.create_connection((host, port), timeout=0.5).close()
+        stopping.join(0.05)
+        if not stopping.is_alive():
+            return
