@@ -376,7 +376,7 @@ def _shutdown(server: socketserver.BaseServer) -> None:
     stopping = threading.Thread(target=server.shutdown, name="rolebar-endpoint-stop",
                                 daemon=True)
     stopping.start()
-    host, port = server.server_address[:2]  # type: ignore[index]
+    host, port = server.server_address[:2]  # type: ignore[index,str-unpack]
     for _ in range(100):
         with contextlib.suppress(OSError):
             socket.create_connection((host, port), timeout=0.5).close()
