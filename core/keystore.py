@@ -104,15 +104,6 @@ def cached(profile: str) -> Keys:
     return keys
 
 
-def backend_name() -> str:
-    """The keyring backend `keyring` chose, for doctor (never raises)."""
-    try:
-        chosen = _backend(None)
-    except RolebarError as exc:
-        return f"none ({exc.cause})"
-    return f"{type(chosen).__module__}.{type(chosen).__name__}"
-
-
 # -- internals ----------------------------------------------------------------------------
 
 _LOCK = threading.Lock()
