@@ -23,6 +23,7 @@ from rolebar.core.keeper.needs import Needs
 from rolebar.core.keeper.publish import Publisher
 from rolebar.core.keeper.records import Books, Kept, profile_key
 from rolebar.core.keeper.sessions import Sessions
+from rolebar.core.keystore import KeyringLocked
 from rolebar.core.timing import FAILS_BEFORE_NOTICE, backoff, deadlines
 
 if TYPE_CHECKING:
@@ -148,8 +149,10 @@ class Refresher:
         log.warning("profile %s: refresh failed (%d in a row): %s", kept.profile,
                     kept.failures, exc.cause)
         expired = kept.creds is None or now >= kept.creds.expires
-        if not kept.noticed and (kept.failures >= FAILS_BEFORE_NOTICE or expired):
+        # A locked keyring needs a person at once, as a code does (its own unlock prompt).
+        person = isinstance(exc, KeyringLocked)
+        if not kept.noticed and (kept.failures >= FAILS_BEFORE_NOTICE or expired or person):
             kept.noticed = True
+            how = "waits for you" if person else "keeps failing"
             self._publisher.emit("refresh_failed", f"profile {kept.profile}",
-                                 f"refreshing profile {kept.profile} keeps failing: "
-                                 f"{exc.cause}")
+                                 f"refreshing profile {kept.profile} {how}: {exc.cause}")
