@@ -17,6 +17,7 @@ from typing import Literal
 
 from rolebar.core import keystore, keytext
 from rolebar.core.atomic import read_whole
+from rolebar.core.awsfiles import load_credentials
 from rolebar.core.credentials import Keys, mask
 from rolebar.core.credfile import SectionWriter
 from rolebar.core.credtext import Text
@@ -43,8 +44,8 @@ def where(catalog: Catalog, profile: str) -> Where:
     if values.get(keytext.MARK) is not None:
         return "keyring"
     if values.get(keytext.KEY_ID) and values.get(keytext.SECRET):
-        in_file = keytext.stored_keys(_text(catalog), profile)
-        return "file" if in_file is not None else "config"
+        in_file = load_credentials(catalog.files[1]).get(profile, {})  # parsed once a stamp
+        return "file" if in_file.get(keytext.KEY_ID) else "config"
     return "none"
 
 

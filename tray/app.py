@@ -8,8 +8,8 @@ Threads (STYLE.md guideline 13):
   actions and clock ticks, talks to the engine, and hands each new look of the icon to
   the main thread (`on_icon_thread`);
 - the keeper's threads only put (state, event) pairs on that queue;
-- "Open console" signs in on a thread of its own (tray/consoles.py), which puts only a
-  failure's notification on that queue.
+- "Open console" (tray/consoles.py) and the key items (tray/keymenu.py) each run on a
+  thread of their own, which puts only a notification on that queue.
 
 `main()` is `rolebar tray` and the `rolebar-tray` gui script. On Linux it refuses to run
 with pystray's xorg backend, which has no menu (PyGObject missing), rather than showing an
@@ -35,6 +35,7 @@ from rolebar.core.autostart import AutoStart
 from rolebar.core.client import LiveEngine
 from rolebar.core.errors import RolebarError
 from rolebar.core.state import Event, KeeperState
+from rolebar.tray import keymenu
 from rolebar.tray import menu as menus
 from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.py)
     SETUP_HINT,
@@ -119,6 +120,7 @@ class TrayApp:
         self.consoles = Consoles(
             sign_in or (lambda profile: console.sign_in(engine.engine, profile)), open_url,
             lambda key, title, body: self._queue.put(("notify", key, title, body)))
+        self.keys = keymenu.KeyActions(lambda: engine.engine, self.consoles.report)
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._state: KeeperState | None = None
         self._look: Look | None = None
@@ -240,8 +242,8 @@ class TrayApp:
                 self.engine.unselect(menus.keep_section(rest[0]))
             elif kind == "refresh":
                 self.engine.refresh_now()
-            elif kind == "console":
-                self.consoles.open(rest[0])
+            elif kind == "console" or kind in keymenu.KINDS:  # each on a thread of its own
+                self.keys.act(kind, rest[0]) if kind != "console" else self.consoles.open(rest[0])
             elif kind == "code":
                 needs = self._state.needs if self._state is not None else ()
                 reason = next((n.reason for n in needs if n.device == rest[0]), None)
@@ -275,8 +277,8 @@ class TrayApp:
                 enabled = self.autostart.enabled
             except (OSError, RolebarError):
                 enabled = None
-        return Look(menus.build(self._state, now, enabled), menus.tooltip(self._state, now),
-                    menus.icon_state(self._state))
+        return Look(menus.build(self._state, now, enabled, self.keys.items()),
+                    menus.tooltip(self._state, now), menus.icon_state(self._state))
 
     def _apply(self) -> None:
         look = self.look()

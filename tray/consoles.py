@@ -30,6 +30,7 @@ class Consoles:
         self._sign_in = sign_in
         self._open_url = open_url
         self._report = report
+        self.report = report  # shared with the tray's other threads (keymenu)
         self._lock = threading.Lock()
         self._under_way: set[str] = set()  # profiles whose sign-in has not returned yet
 

@@ -21,6 +21,7 @@ class DemoTray(app.TrayApp):
     def __init__(self, *args: Any, banner: Sequence[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.banner = tuple(banner)
+        self.keys.shown = False  # the double's keys have no place in the real keyring
 
     def look(self) -> app.Look:
         look = super().look()

@@ -157,8 +157,10 @@ def _style_item(sec: SectionState | None) -> Item:
     return Item(f"Style: {label}", submenu=entries)
 
 
-def build(state: KeeperState, now: float, autostart: bool | None) -> tuple[Item, ...]:
-    """The menu of DESIGN.md section 6 for `state`; `autostart` None means unsupported."""
+def build(state: KeeperState, now: float, autostart: bool | None,
+          keys: tuple[Item, ...] = ()) -> tuple[Item, ...]:
+    """The menu of DESIGN.md section 6 for `state`; `autostart` None means unsupported;
+    `keys`: the key items (tray/keymenu.py), after the role's own items."""
     tray = section(state)
     current = tray.profile if tray is not None else None
     items: list[Item] = [Item(describe(tray, now), enabled=False)]
@@ -172,6 +174,7 @@ def build(state: KeeperState, now: float, autostart: bool | None) -> tuple[Item,
         *_console_items(state),
         _style_item(tray),
         _keep_items(state),
+        *keys,
         SEPARATOR,
         Item("Start at login", ("autostart", "off" if autostart else "on"),
              checked=bool(autostart), enabled=autostart is not None),
