@@ -48,7 +48,7 @@ class KeyActions:
         self._engine = engine  # the tray's engine, asked for when needed
         self._report = report
         self._confirm = confirm
-        self._seen: tuple[str, tuple[Item, ...]] | None = None
+        self._seen: tuple[object, tuple[Item, ...]] | None = None  # (files stamp, items)
         self.shown = True  # the demo hides them: its keys are the double's
 
     def items(self) -> tuple[Item, ...]:
