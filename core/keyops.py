@@ -10,19 +10,23 @@ way leaves the keys where they were. An export is the same the other way round.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from rolebar.core import keystore, keytext
 from rolebar.core.atomic import read_whole
 from rolebar.core.awsfiles import load_credentials
+from rolebar.core.cache import Cache
 from rolebar.core.credentials import Keys, mask
 from rolebar.core.credfile import SectionWriter
 from rolebar.core.credtext import Text
 from rolebar.core.errors import ConfigError, RolebarError
-from rolebar.core.profiles import Catalog
+from rolebar.core.planner import Planner
+from rolebar.core.profiles import Catalog, Plan
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +104,9 @@ def import_keys(env: Mapping[str, str], profile: str) -> Keys:
         raise keystore.KeyringError(f"profile {profile}", "the keyring did not give back what "
                                     "was stored; the keys stay in the file")
     try:
-        _edit(catalog, profile, lambda doc: keytext.without_keys(
-            _same(doc, profile, keys), profile))
+        with _carried(env, catalog, profile):
+            _edit(catalog, profile, lambda doc: keytext.without_keys(
+                _same(doc, profile, keys), profile))
     except BaseException:
         keystore.delete(profile)  # the file still has them: one place, as before
         raise
@@ -118,7 +123,8 @@ def export_keys(env: Mapping[str, str], profile: str) -> Keys:
     keys = keystore.get(profile)
     if keys is None:
         raise keystore.KeyringError(f"profile {profile}", "the keyring holds no item for it")
-    _edit(catalog, profile, lambda doc: keytext.with_keys(doc, profile, keys))
+    with _carried(env, catalog, profile):
+        _edit(catalog, profile, lambda doc: keytext.with_keys(doc, profile, keys))
     keystore.delete(profile)
     log.info("profile %s: keys %s moved to %s", profile, mask(keys.access_key_id),
              catalog.files[1])
@@ -131,7 +137,41 @@ def store_in_file(catalog: Catalog, profile: str, old: Keys, new: Keys) -> None:
         _same(doc, profile, old), profile, new))
 
 
+def plans_using(catalog: Catalog, source: str) -> list[Plan]:
+    """The plans of every assumable profile that `source`'s keys sign for, itself first."""
+    plans = []
+    for info in catalog.assumable():
+        try:
+            plan = catalog.plan(info.name)
+        except RolebarError:
+            continue
+        if plan.source.profile == source:
+            plans.append(plan)
+    return sorted(plans, key=lambda p: p.profile != source)
+
+
 # -- internals ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _carried(env: Mapping[str, str], catalog: Catalog, profile: str) -> Iterator[None]:
+    """Keep the cached MFA sessions and role credentials of the keys across a move: the
+    keys are the same, only where rolebar finds them (and so the cache's names) changes."""
+    planner = Planner(Cache(), time.time)
+    before = plans_using(catalog, profile)
+    yield
+    after = {p.profile: p for p in plans_using(Catalog.load(env), profile)}
+    for old in before:
+        new = after.get(old.profile)
+        if new is None:
+            continue
+        if old.device and new.device == old.device:
+            session = planner.session_entry(old).load()
+            if session is not None:
+                planner.session_entry(new).store(session)
+                planner.cache.delete(planner.session_entry(old).name)
+        if (creds := planner.role_entry(old).load()) is not None:
+            planner.role_entry(new).store(creds)
 
 
 def _text(catalog: Catalog) -> Text:

@@ -55,7 +55,7 @@ class Rotation:
             raise ConfigError(f"profile {self.profile}", "has no long-term keys in the "
                               "credentials file or the keyring to rotate")
         old = self._old_keys(catalog, place)
-        plans = _plans_using(catalog, self.profile)
+        plans = keyops.plans_using(catalog, self.profile)
         caller = self._caller(plans) or old
         iam = Iam(self.profile, self.engine.sdk)
         new = iam.create_key(caller, self.profile)
@@ -141,16 +141,3 @@ class Rotation:
         """The old key's cached MFA sessions (plans as they were before the rotation)."""
         names = {self.engine.planner.session_entry(p).name for p in plans if p.device}
         return sum(self.engine.cache.delete(name) for name in names)
-
-
-def _plans_using(catalog: Catalog, source: str) -> list[Plan]:
-    """The plans of every assumable profile that `source`'s keys sign for, itself first."""
-    plans = []
-    for info in catalog.assumable():
-        try:
-            plan = catalog.plan(info.name)
-        except RolebarError:
-            continue
-        if plan.source.profile == source:
-            plans.append(plan)
-    return sorted(plans, key=lambda p: p.profile != source)

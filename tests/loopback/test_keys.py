@@ -67,6 +67,21 @@ def test_import_then_roles_from_the_keyring_then_export(aws: Aws,
     assert again.returncode == 2 and again.stderr.startswith("rolebar: profile my-company:")
 
 
+def test_the_mfa_session_and_role_credentials_survive_import_and_export(
+        aws: Aws, keyring: keyringd.SecretService) -> None:
+    first = aws.run("-j", "project-dev")
+    ok(first)
+    ok(aws.run("keys", "import", "my-company"))
+    again = aws.run("-j", "project-dev")  # the same cached credentials, no code
+    ok(again)
+    assert json.loads(again.stdout)["AccessKeyId"] == json.loads(first.stdout)["AccessKeyId"]
+    ok(aws.run("-j", "project-ops"))  # a new role, signed by the session: no code
+    ok(aws.run("keys", "export", "my-company"))
+    ok(aws.run("-j", "project-ops"))
+    assert aws.double.counts["GetSessionToken"] == 1
+    assert aws.double.counts["AssumeRole"] == 2
+
+
 def test_doctor_says_where_keys_live(aws: Aws, keyring: keyringd.SecretService) -> None:
     done = aws.run("doctor", "--no-tray")
     assert f"warn  keys my-company: AKIA…{aws.user.access_key_id[-4:]} in plaintext" in (
