@@ -114,6 +114,10 @@ def test_rotate_keys_in_the_keyring(aws: Aws, keyring: keyringd.SecretService) -
         "InvalidClientTokenId")
     assert all(s not in creds_text(aws) for s in long_term_secrets(aws))
     assert "rolebar_keys = keyring" in creds_text(aws)
+    listed = aws.run("keys", "list", "--iam")  # the age from IAM, signed by the new key
+    ok(listed)
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("my-company"))
+    assert row.split()[1:] == ["keyring", f"AKIA…{item['AccessKeyId'][-4:]}", "0", "days"]
 
 
 def test_rotate_keys_in_the_file(aws: Aws, keyring: keyringd.SecretService) -> None:
