@@ -83,7 +83,8 @@ def _list(ask_iam: bool) -> int:
     widths = [max(len(r[i]) for r in [("PROFILE", "KEYS", "KEY ID", "AGE"), *rows])
               for i in range(4)]
     for row in [("PROFILE", "KEYS", "KEY ID", "AGE"), *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
     return 0
 
 
