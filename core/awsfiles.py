@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,18 @@ def _parse(path: Path, *, config: bool) -> dict[str, Any]:
         parsed = _read(path, config=config)
         if len(_PARSED) >= 16:  # old homes and moved files (tests, AWS_CONFIG_FILE)
             _PARSED.clear()
-        _PARSED[key] = (stamp, parsed)
+        if _settled(stamp):
+            _PARSED[key] = (stamp, parsed)
         return parsed
+
+
+# A file changed within this many ns may change again with the same size and mtime (the
+# clock behind mtime is coarse, and the AWS CLI rewrites in place): not cached until then.
+SETTLE_NS = 2_000_000_000
+
+
+def _settled(stamp: Stamp | None) -> bool:
+    return stamp is None or time.time_ns() - stamp[2] > SETTLE_NS
 
 
 def _read(path: Path, *, config: bool) -> dict[str, Any]:

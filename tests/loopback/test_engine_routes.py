@@ -13,6 +13,7 @@ import pytest
 
 from rolebar.core.engine import Engine
 from rolebar.core.service import EngineService
+from tests.aging import settle
 from tests.loopback.clients.harness import fresh_keys, wait_for
 from tests.loopback.conftest import Aws
 
@@ -105,6 +106,7 @@ def config_parses(monkeypatch: pytest.MonkeyPatch, aws: Aws) -> list[str]:
 
 def test_one_parse_of_the_aws_config_per_keeper_refresh(aws: Aws, config_parses: list[str]) -> None:
     assert aws.run("select", "project-dev", "--style", "keys").returncode == 0
+    settle(aws.config, ago=60)
     service = EngineService("keep", engine=Engine(interactive=False, extra_sources=()))
     service.start()
     try:
@@ -114,6 +116,7 @@ def test_one_parse_of_the_aws_config_per_keeper_refresh(aws: Aws, config_parses:
         second = wait_for(lambda: (k := fresh_keys(aws)) != first and k, 30, what="a refresh")
         assert len(config_parses) == 1  # the files stayed as they were: no parse at all
         aws.config.write_text(aws.config.read_text() + "\n# changed\n")
+        settle(aws.config, ago=30)
         service.keeper.refresh_now()
         wait_for(lambda: (k := fresh_keys(aws)) not in (first, second) and k, 30,
                  what="a refresh after the change")

@@ -112,4 +112,7 @@ def test_headless_demo_in_the_frozen_app(app: Path, home: Path, tmp_path: Path) 
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     text = (demo_home / ".aws" / "credentials").read_text()
-    assert "[tray-managed]" in text and "aws_session_token" in text
+    # The default style: the section runs the frozen rolebar, which answered the keeper.
+    assert "[tray-managed]" in text
+    assert f"credential_process = {app / 'rolebar'} process --section tray-managed" in text
+    assert "[tray-managed] refreshed for project-dev" in done.stderr

@@ -21,6 +21,7 @@ from rolebar.core.errors import CodeReusedError, ConfigError, NoCodeError
 from rolebar.core.fastpath import ANSWER_FORMAT, stamps
 from rolebar.core.profiles import RoleStep
 from rolebar.core.sts import CallFailed, InvalidCode, SessionExpired, SessionRouteRefused
+from tests.aging import settle
 
 DEVICE = "arn:aws:iam::000000000000:mfa/member"
 DEV = "arn:aws:iam::111111111111:role/developer"
@@ -387,6 +388,7 @@ def test_one_parse_of_the_aws_files_for_many_requests(
                         lambda path, *a, **k: parsed.append(path) or real(path, *a, **k))
     config = rig.home / ".aws" / "config"
     config.write_text(textwrap.dedent(config.read_text()) + "\n")  # a change: one parse due
+    settle(config, ago=30)
     rig.engine.credentials("dev", force=True)
     rig.engine.status()
     rig.engine.cached("dev")

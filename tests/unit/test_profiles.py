@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import textwrap
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from rolebar.core.errors import ConfigError, ProfileNotFound
 from rolebar.core.profiles import Catalog
+from tests.aging import settle
 
 SEED_CREDENTIALS = """\
 [my-company]
@@ -266,8 +268,10 @@ def test_the_files_are_parsed_again_only_when_they_change(
         parsed.append(f"config {path}")
         return real_load(path, *args, **kwargs)  # type: ignore[arg-type]
 
+    (home / ".aws" / "config").write_text(textwrap.dedent(SEED_CONFIG))
+    (home / ".aws" / "credentials").write_text(SEED_CREDENTIALS)
+    settle(home / ".aws" / "config", home / ".aws" / "credentials", ago=60)
     monkeypatch.setattr(botocore.configloader, "load_config", load)
-    catalog(home, SEED_CONFIG)
     for _ in range(3):
         Catalog.load().plan("project-dev")
     assert parsed == [f"config {home}/.aws/config"]
@@ -276,10 +280,22 @@ def test_the_files_are_parsed_again_only_when_they_change(
                         parsed.append(f"raw {path}") or real_raw(path, *a, **k))
     creds = home / ".aws" / "credentials"
     creds.write_text(SEED_CREDENTIALS.replace("seed/secret", "new1/secret"))  # same size
+    settle(creds, ago=30)
     for _ in range(3):
         plan = Catalog.load().plan("project-dev")
     assert plan.source.secret_access_key.startswith("new1/secret")
     assert parsed == [f"config {home}/.aws/config", f"raw {creds}"]
+
+
+def test_a_file_changed_just_now_is_read_again_even_with_the_same_stamp(home: Path) -> None:
+    """The AWS CLI rewrites in place: same inode, same size, and a coarse mtime may not move."""
+    creds = home / ".aws" / "credentials"
+    catalog(home, SEED_CONFIG)
+    mtime = creds.stat().st_mtime_ns
+    Catalog.load().plan("project-dev")
+    creds.write_text(SEED_CREDENTIALS.replace("seed/secret", "new2/secret"))  # same size
+    os.utime(creds, ns=(mtime, mtime))  # the same tick of the clock
+    assert Catalog.load().plan("project-dev").source.secret_access_key.startswith("new2/")
 
 
 def test_the_merged_config_is_botocores(home: Path) -> None:
