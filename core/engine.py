@@ -145,12 +145,15 @@ class Engine:
     def forget(self, profile: str | None = None) -> int:
         """Drop cached role credentials and MFA sessions (of one profile, or all)."""
         if profile is None:
-            names = self.cache.names("role") + self.cache.names("session")
+            names = [*self.cache.names("role"), *self.cache.names("session"),
+                     *self.cache.names("sso-role")]
         else:
             plan = self.plan(profile)
             names = [self.planner.role_entry(plan).name]
             if plan.device:
                 names.append(self.planner.session_entry(plan).name)
+            if plan.sso and plan.roles:
+                names.append(self.planner.sso_entry(plan).name)
         return sum(self.cache.delete(name) for name in names)
 
     # -- helpers -----------------------------------------------------------------------

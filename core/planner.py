@@ -11,6 +11,8 @@ cached role entry. The tree is the route: the engine calls it and never branches
                                                  AssumeRole(role 1 with a code, StaticKeys)))
     direct route      Cached(... AssumeRole(role 1 with a code, StaticKeys))
     MFA session only  Cached(Cached(MfaSession(StaticKeys)))
+    SSO role          Cached(SsoRoleCredentials)
+    chained from SSO  Cached(... AssumeRole(role 1, Cached(SsoRoleCredentials)))
 
 Roles after the first are plain AssumeRole calls signed by the one before.
 """
@@ -33,8 +35,11 @@ from rolebar.core.providers import (
     SessionEntry,
     SessionOrDirect,
     SessionRole,
+    SsoEntry,
+    SsoRoleCredentials,
     source_keys,
 )
+from rolebar.core.sso.tokens import Tokens
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,19 @@ class Planner:
     cache: Cache
     clock: Callable[[], float]
 
+    @property
+    def tokens(self) -> Tokens:
+        """SSO access tokens, renewed under locks in this cache's folder."""
+        return Tokens(locks=self.cache)
+
     def compose(self, plan: Plan, call: Call, issued_after: float | None = None) -> Composition:
         """The tree for `plan`'s credentials; `issued_after`: newer than those cached."""
-        keys = source_keys(plan.source)
-        if not plan.roles:
-            inner: Provider[Credentials] = self.session(plan, call)
+        if plan.sso is not None and not plan.roles:
+            inner: Provider[Credentials] = SsoRoleCredentials(plan.sso, self.tokens, call)
+        elif not plan.roles:
+            inner = self.session(plan, call)
         else:
-            inner = self._first_role(plan, call, keys)
+            inner = self._first_role(plan, call, self._source(plan, call))
             for step in plan.roles[1:]:
                 inner = AssumeRole(step, inner, call)
         why = f"profile {plan.profile}: {plan.reason}: {inner.describe()}"
@@ -86,10 +97,23 @@ class Planner:
     def role_entry(self, plan: Plan, call: Call | None = None) -> RoleEntry:
         return RoleEntry(self.cache, plan, self.clock, call)
 
+    def sso_entry(self, plan: Plan) -> SsoEntry:
+        """The SSO role a chain starts from (plan.sso must be set)."""
+        assert plan.sso is not None
+        return SsoEntry(self.cache, plan.sso, self.clock)
+
     def session_entry(self, plan: Plan) -> SessionEntry:
         return SessionEntry(self.cache, plan.device or "", plan.key_ref, self.clock)
 
-    def _first_role(self, plan: Plan, call: Call, keys: Provider[Keys]) -> Provider[Credentials]:
+    def _source(self, plan: Plan, call: Call) -> Provider[Keys | Credentials]:
+        """What signs the first role: long-term keys, or an SSO role's credentials."""
+        if plan.sso is None:
+            return source_keys(plan.source)
+        portal = SsoRoleCredentials(plan.sso, self.tokens, call)
+        return Cached(portal, self.sso_entry(plan), self.cache)
+
+    def _first_role(self, plan: Plan, call: Call,
+                    keys: Provider[Keys | Credentials]) -> Provider[Credentials]:
         step = plan.roles[0]
         direct = AssumeRole(step, keys, call, device=plan.device)  # no device: no code
         if not self.has_session(plan):

@@ -20,7 +20,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rolebar.core import paths
 from rolebar.core.atomic import Stamp
@@ -29,6 +29,9 @@ from rolebar.core.credentials import Keys
 from rolebar.core.endpoints import check_sts_endpoint
 from rolebar.core.errors import ConfigError, ProfileNotFound
 
+if TYPE_CHECKING:
+    from rolebar.core.sso.config import SsoRole
+
 log = logging.getLogger(__name__)
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,128}$")
@@ -36,7 +39,7 @@ SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
 MAX_CHAINED = 3600  # STS caps role credentials obtained with session or role credentials
 DEFAULT_SESSION_SECONDS = 12 * 3600
 
-Route = Literal["session", "direct", "none"]
+Route = Literal["session", "direct", "none", "sso"]
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,16 @@ class Plan:
     code_command: tuple[str, ...] | None = None  # generate_token / mfa_process argv
     region: str | None = None
     files: tuple[str, ...] = field(default=(), compare=False)
+    # The IAM Identity Center role at the bottom of the chain (then `source` is a stand-in).
+    sso: SsoRole | None = None
 
     @property
     def key_ref(self) -> str:
-        """Which long-term keys sign: their key id, or the keyring item of the source."""
+        """Which long-term keys sign: their key id, the keyring item of the source, or the
+        IAM Identity Center role and sign-in."""
+        if self.sso is not None:
+            return (f"sso:{self.sso.session.start_url}:{self.sso.session.cache_key}:"
+                    f"{self.sso.account_id}:{self.sso.role_name}")
         return f"keyring:{self.source.profile}" if self.source.keyring else \
             self.source.access_key_id
 
@@ -96,6 +105,7 @@ class ProfileInfo:
     route: Route
     region: str | None
     has_code_command: bool
+    sso: str | None = None  # "ROLE in ACCOUNT (sso-session NAME)" for an SSO source
 
 
 class Catalog:
@@ -146,7 +156,8 @@ class Catalog:
         found = []
         for name in self.names:
             values = self._profiles[name]
-            if "role_arn" not in values and "mfa_serial" not in values:
+            if "role_arn" not in values and "mfa_serial" not in values \
+                    and not _is_sso(values):
                 continue
             try:
                 plan = self._plan(name)  # the endpoint is checked when it is used
@@ -160,6 +171,7 @@ class Catalog:
                 route=plan.route,
                 region=plan.region,
                 has_code_command=plan.code_command is not None,
+                sso=plan.sso.label if plan.sso else None,
             ))
         return found
 
@@ -181,13 +193,15 @@ class Catalog:
         values = self.values(name)
         if "credential_source" in values:
             raise ConfigError(f"profile {name}", "credential_source is not supported")
+        if "role_arn" not in values and _is_sso(values):
+            return self._finish(name, Keys(name, "", ""), (), None, name, self._sso_role(name))
         if "role_arn" not in values:
             if "mfa_serial" not in values:
                 raise ConfigError(f"profile {name}", "has no role_arn or mfa_serial to assume")
             source = self._keys(name, values)
             return self._finish(name, source, (), values["mfa_serial"], name)
 
-        chain, source = self._chain(name)
+        chain, source, sso = self._chain(name)
         device = next(
             (self._profiles[step.profile].get("mfa_serial") for step in reversed(chain)
              if self._profiles[step.profile].get("mfa_serial")),
@@ -195,9 +209,7 @@ class Catalog:
         )
         owner = next((s.profile for s in reversed(chain)
                       if self._profiles[s.profile].get("mfa_serial") == device), name)
-        return self._finish(name, source, tuple(chain), device, owner)
-
-    # -- helpers -----------------------------------------------------------------------
+        return self._finish(name, source, tuple(chain), device, owner, sso)
 
     def lineage(self, name: str) -> Lineage:
         """The one walker of source_profile: `name`, then each source in turn."""
@@ -216,18 +228,20 @@ class Catalog:
             current = source
         return Lineage(tuple(found), "missing", current)
 
-    def _chain(self, name: str) -> tuple[list[RoleStep], Keys]:
-        """Roles down to static keys; the chain comes back source first."""
+    def _chain(self, name: str) -> tuple[list[RoleStep], Keys, SsoRole | None]:
+        """Roles down to static keys or an SSO role; the chain comes back source first."""
         self.values(name)  # ProfileNotFound names the files
         walk = self.lineage(name)
         steps: list[RoleStep] = []
         for current, values in walk.profiles:
+            if "role_arn" not in values and _is_sso(values):
+                return list(reversed(steps)), Keys(current, "", ""), self._sso_role(current)
             if "role_arn" not in values:
-                return list(reversed(steps)), self._keys(name, values, current)
+                return list(reversed(steps)), self._keys(name, values, current), None
             steps.append(self._role_step(current, values))
         last, values = walk.profiles[-1]
         if walk.end == "self":  # a role profile holding its own keys, as botocore allows
-            return list(reversed(steps)), self._keys(name, values, last)
+            return list(reversed(steps)), self._keys(name, values, last), None
         if walk.end == "cycle":
             loop = " -> ".join([*(p for p, _ in walk.profiles), str(walk.next)])
             raise ConfigError(f"profile {name}", f"source_profile cycle: {loop}")
@@ -259,10 +273,18 @@ class Catalog:
             duration=_seconds(name, values, "duration_seconds", 900, 43200),
         )
 
+    def _sso_role(self, name: str) -> SsoRole:
+        """The profile's IAM Identity Center role, checked (config errors name it)."""
+        from rolebar.core.sso.config import SsoConfig
+
+        sessions = dict(self._blocks.get("sso_sessions", {}))
+        return SsoConfig(self._profiles, sessions, self.files[0]).role(name)
+
     def _finish(self, name: str, source: Keys, chain: tuple[RoleStep, ...],
-                device: str | None, owner: str) -> Plan:
+                device: str | None, owner: str, sso: SsoRole | None = None) -> Plan:
         values = self._profiles[name]
-        route, reason = _route(values, chain, device)
+        route, reason = _route(values, chain, device) if sso is None else \
+            _sso_route(sso, chain, device)
         session_seconds = _seconds(name, values, "rolebar_session_seconds", 900, 129600)
         return Plan(
             profile=name,
@@ -275,6 +297,7 @@ class Catalog:
             code_command=self._code_command(owner) if device else None,
             region=self._region(name),
             files=tuple(str(f) for f in self.files),
+            sso=sso,
         )
 
     def _code_command(self, owner: str) -> tuple[str, ...] | None:
@@ -310,6 +333,21 @@ def _route(values: Mapping[str, Any], chain: tuple[RoleStep, ...],
     if wanted == "direct":
         return "direct", "direct AssumeRole: rolebar_route = direct"
     return "session", "MFA session: GetSessionToken once, then AssumeRole with no code"
+
+
+def _is_sso(values: Mapping[str, Any]) -> bool:
+    return "sso_session" in values or "sso_start_url" in values
+
+
+def _sso_route(sso: SsoRole, chain: tuple[RoleStep, ...],
+               device: str | None) -> tuple[Route, str]:
+    """Roles after an SSO role: no MFA session (GetSessionToken takes no temporary keys)."""
+    label = f"IAM Identity Center role {sso.label}"
+    if not chain:
+        return "sso", label
+    if device is not None:
+        return "direct", f"direct AssumeRole with a code, signed by the {label}"
+    return "none", f"AssumeRole with no code, signed by the {label}"
 
 
 def _keyring_keys(owner: str, mark: str, in_file: bool) -> Keys:

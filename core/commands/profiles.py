@@ -32,5 +32,6 @@ def run(args: argparse.Namespace) -> int:
     for p in found:
         mfa = f"mfa {p.device}" if p.device else "no mfa"
         token = ", generate_token" if p.has_code_command else ""
-        print(f"{p.name}\t{p.role_arn or '(MFA session)'}\t{mfa}{token}\t{p.route}")
+        target = p.role_arn or (f"(SSO {p.sso})" if p.sso else "(MFA session)")
+        print(f"{p.name}\t{target}\t{mfa}{token}\t{p.route}")
     return 0

@@ -9,6 +9,8 @@
     SessionRole      one role signed by the MFA session, with no code       (roles.py)
     SessionOrDirect  SessionRole, or AssumeRole with a code when the role
                      refuses MFA-session credentials                       (roles.py)
+    SsoRoleCredentials  an IAM Identity Center role from the portal, with the
+                     sign-in's access token renewed as needed               (sso.py)
     Cached           cache lookup, the lock and single flight around any
                      of them                                               (cached.py)
 
@@ -23,7 +25,9 @@ from rolebar.core.providers.cached import Cached, RoleEntry, SessionEntry
 from rolebar.core.providers.keys import KeyringKeys, StaticKeys, source_keys
 from rolebar.core.providers.mfa import MfaSession
 from rolebar.core.providers.roles import AssumeRole, SessionOrDirect, SessionRole
+from rolebar.core.providers.sso import SsoEntry, SsoRoleCredentials
 
 __all__ = ["AssumeRole", "Cached", "Call", "KeyringKeys", "MfaSession", "Provider", "RoleEntry",
-           "SessionEntry", "SessionOrDirect", "SessionRole", "StaticKeys", "source_keys",
+           "SessionEntry", "SessionOrDirect", "SessionRole", "SsoEntry", "SsoRoleCredentials",
+           "StaticKeys", "source_keys",
            "with_code"]

@@ -67,6 +67,10 @@ class SsoRole:
     account_id: str
     role_name: str
 
+    @property
+    def label(self) -> str:
+        return f"{self.role_name} in {self.account_id} ({self.session.subject})"
+
 
 class SsoConfig:
     """The SSO side of one reading of the config file."""

@@ -275,6 +275,7 @@ class Listed:
     route: str
     region: str | None
     has_code_command: bool
+    sso: str | None = None
 
 
 class StandInEngine:
