@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 from rolebar.core.cache import Cache
 from rolebar.core.codes import CodeChain, CodeSource, Guard, default_sources, given_code
 from rolebar.core.credentials import Credentials
-from rolebar.core.errors import ConfigError
+from rolebar.core.errors import ConfigError, RolebarError
 from rolebar.core.planner import Composition, Planner
 from rolebar.core.profiles import Catalog, Plan, ProfileInfo
 from rolebar.core.providers import Call
+from rolebar.core.sso.errors import SignInNeeded
 from rolebar.core.sts import Sts
 
 if TYPE_CHECKING:
@@ -133,6 +134,20 @@ class Engine:
         call = self._call(plan, code, interactive, code_from)
         call.sts  # noqa: B018 - a bad region is a config error before the lock and any code
         return self.planner.session(plan, call, issued_after=self.clock()).retrieve()
+
+    def signin_ahead(self, profile: str) -> SignInNeeded | None:
+        """Whether `profile`'s IAM Identity Center sign-in cannot be renewed any more
+        (renewing the access token now if it is near its end); None when it can, when the
+        profile has none, or when IAM Identity Center could not be asked (next time)."""
+        try:
+            plan = self.plan(profile)
+            if plan.sso is not None:
+                self.planner.tokens.token(plan.sso.session, strict=True)
+        except SignInNeeded as exc:
+            return exc
+        except RolebarError as exc:
+            log.debug("profile %s: sign-in not checked: %s", profile, exc.cause)
+        return None
 
     def status(self, profiles: Sequence[str] | None = None) -> list[ProfileStatus]:
         catalog = self.catalog()

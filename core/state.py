@@ -19,6 +19,7 @@ EventKind = Literal[
     "session_ending",  # an MFA session ends within 10 minutes and renewing it needs a code
     "refresh_failed",  # refreshing keeps failing (after retries)
     "section_refused", # a section exists without the marker; rolebar leaves it alone
+    "signin_needed",   # an IAM Identity Center sign-in cannot be renewed (once per need)
 ]
 
 
@@ -43,11 +44,22 @@ class CodeNeed:
 
 
 @dataclass(frozen=True)
+class SignInNeed:
+    """An IAM Identity Center sign-in that only a person can renew (browser sign-in)."""
+
+    session: str  # "sso-session NAME", or "profile NAME" for the older form
+    name: str  # what the menu says: "Sign in to NAME..."
+    profile: str  # a kept profile that needs it (`rolebar login PROFILE` works for any)
+    command: str  # the `rolebar login ...` command line
+
+
+@dataclass(frozen=True)
 class KeeperState:
     sections: tuple[SectionState, ...]
     profiles: tuple[str, ...]  # the assumable profiles, sorted
     needs: tuple[CodeNeed, ...]  # codes the keeper is waiting for
     sessions: tuple[tuple[str, float], ...]  # (MFA device, session expiry)
+    signins: tuple[SignInNeed, ...] = ()  # sign-ins the keeper is waiting for
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +74,8 @@ class KeeperState:
                 needs=tuple(CodeNeed(_str(n["device"]), _str(n["profile"]),
                                      _opt_str(n.get("reason"))) for n in data["needs"]),
                 sessions=tuple((_str(d), float(e)) for d, e in data["sessions"]),
+                signins=tuple(SignInNeed(_str(n["session"]), _str(n["name"]), _str(n["profile"]),
+                                         _str(n["command"])) for n in data.get("signins", ())),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed state ({type(exc).__name__})") from None

@@ -64,6 +64,8 @@ def holds(event: Event, expiry: float | None, state: KeeperState,
         return dict(state.sessions).get(event.subject) == expiry or needed
     if event.kind == "code_needed":
         return needed
+    if event.kind == "signin_needed":
+        return any(need.session == event.subject for need in state.signins)
     if event.kind == "refresh_failed" and event.subject == "keeper":
         return keeper_problem is not None
     if event.kind == "refresh_failed":

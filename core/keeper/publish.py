@@ -24,6 +24,7 @@ from rolebar.core.state import (
     KeeperState,
     Listener,
     SectionState,
+    SignInNeed,
 )
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,12 @@ class Publisher:
         used = {k.device for k in books.kept.values() if k.device}
         sessions = tuple(sorted((d, s.expires) for d, s in books.sessions.items()
                                 if d in used and s.expires > now))
-        return KeeperState(sections, books.profiles, needs, sessions)
+        signins: dict[str, SignInNeed] = {}
+        for kept in sorted(books.kept.values(), key=lambda k: k.profile):
+            if kept.signin is not None:
+                signins.setdefault(kept.signin.session, kept.signin)
+        return KeeperState(sections, books.profiles, needs, sessions,
+                           tuple(signins[s] for s in sorted(signins)))
 
     def _section_state(self, section: Section, now: float) -> SectionState:
         setting = section.setting

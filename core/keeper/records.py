@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rolebar.core.credentials import Credentials
 from rolebar.core.settings import SectionSetting
-from rolebar.core.state import EventKind
+from rolebar.core.state import EventKind, SignInNeed
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Kept:
     route: str | None = None
     region: str | None = None
     planned: bool = False
+    signin: SignInNeed | None = None  # its IAM Identity Center sign-in cannot be renewed
 
     def ask(self) -> None:
         """Refresh now, not from the cache; if a refresh is under way, again after it."""

@@ -24,6 +24,8 @@ from rolebar.core.keeper.publish import Publisher
 from rolebar.core.keeper.records import Books, Kept, profile_key
 from rolebar.core.keeper.sessions import Sessions
 from rolebar.core.keystore import KeyringLocked
+from rolebar.core.sso.errors import REASONS, SignInNeeded
+from rolebar.core.state import SignInNeed
 from rolebar.core.timing import FAILS_BEFORE_NOTICE, backoff, deadlines
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ class Fetched:
     plan: Plan | None = None  # when the profile was not planned yet
     creds: Credentials | None = None
     error: RolebarError | None = None
+    signin: SignInNeeded | None = None  # fetched, but the sign-in cannot be renewed
 
 
 class Refresher:
@@ -93,6 +96,7 @@ class Refresher:
                 # The cache's answer is past its soft deadline: fetch anew.
                 creds = self._engine.credentials(profile, force=True, interactive=False)
             fetched.creds = creds
+            fetched.signin = self._engine.signin_ahead(profile)
         except RolebarError as exc:
             fetched.error = exc
         return fetched
@@ -113,6 +117,7 @@ class Refresher:
         else:
             assert fetched.creds is not None
             self.refreshed(kept, fetched.creds)
+            self._signin(kept, fetched.signin)
         if kept.again:  # asked for while this one ran: its outcome does not answer it
             kept.due, kept.force, kept.again = 0.0, True, False
 
@@ -141,6 +146,9 @@ class Refresher:
         if isinstance(exc, ConfigError):
             kept.planned = False
         kept.problem = f"profile {kept.profile}: {exc.cause}"
+        if isinstance(exc, SignInNeeded):
+            self._signin(kept, exc)
+            return
         if needs_code and kept.device:
             kept.problem = f"profile {kept.profile} needs a one-time code for {kept.device}"
             self._needs.need(kept.device, kept.profile, "code_needed", kept.problem)
@@ -156,3 +164,21 @@ class Refresher:
             how = "waits for you" if person else "keeps failing"
             self._publisher.emit("refresh_failed", f"profile {kept.profile}",
                                  f"refreshing profile {kept.profile} {how}: {exc.cause}")
+
+    def _signin(self, kept: Kept, exc: SignInNeeded | None) -> None:
+        """Record (or clear) the sign-in `kept` waits for; announced once per sign-in."""
+        if exc is None:
+            kept.signin = None
+            return
+        session = exc.session
+        need = SignInNeed(session.subject, session.name or str(session.profile),
+                          kept.profile, session.login_command)
+        known = any(k.signin is not None and k.signin.session == need.session
+                    for k in self._books.kept.values())
+        kept.signin = need
+        log.info("profile %s: waiting for a sign-in to %s", kept.profile, need.session)
+        if not known:
+            why = REASONS.get(exc.reason, exc.reason)
+            self._publisher.emit("signin_needed", need.session,
+                                 f"{need.session}: sign-in needed ({why}): choose "
+                                 f"\"Sign in to {need.name}...\" or run `{need.command}`")

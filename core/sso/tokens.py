@@ -50,9 +50,11 @@ class Tokens:
         self._now = now
 
     def token(self, session: SsoSession, *, window: float = RENEW_WINDOW,
-              rejected: str | None = None) -> AccessToken:
+              rejected: str | None = None, strict: bool = False) -> AccessToken:
         """A token with at least ``window`` left if it can be had, else one with at least
-        MIN_LEFT; ``rejected`` is a token the portal refused (renewed whatever its expiry)."""
+        MIN_LEFT; ``rejected`` is a token the portal refused (renewed whatever its expiry).
+        ``strict``: SignInNeeded as soon as renewal is impossible (the keeper's warning
+        ahead of time), not when the current token runs out."""
         seen = self.files.load(session)
         cached = self._usable(session, seen, window, rejected)
         if cached is not None:
@@ -69,6 +71,8 @@ class Tokens:
             try:
                 renewed = self.renew(session, current)
             except (SignInNeeded, SsoError) as exc:
+                if strict and isinstance(exc, SignInNeeded):
+                    raise
                 return self._unrenewed(session, current, rejected, exc)
             self.files.store(session, renewed)
         return _access(session, renewed)

@@ -15,6 +15,8 @@ import pytest
 
 from rolebar.core.engine import Engine
 from rolebar.core.profiles import Catalog
+from rolebar.core.service import EngineService
+from rolebar.core.state import Event, SignInNeed
 from tests.loopback.clients.awsdouble import CHAINED, SSO_DEV, device_sign_in
 from tests.loopback.clients.harness import wait_for
 from tests.loopback.clients.ssoworld import CONFIG, World, one_line_error, sso_setup
@@ -175,3 +177,37 @@ def test_a_kept_sso_section_stays_fresh(world: World, style: str) -> None:
 @pytest.mark.slow
 def test_a_kept_role_chained_from_sso_stays_fresh(world: World) -> None:
     kept(world, "sso-chained", "keys")
+
+
+def test_the_keeper_announces_a_sign_in_needed_ahead_of_time(world: World) -> None:
+    """The refresh token is revoked while the access token still has two minutes: the
+    credentials are kept fresh meanwhile, and the person is told to sign in now (once,
+    replayed to a late subscriber); a new sign-in and "Refresh now" clear it."""
+    client, signed = device_sign_in(world.sso.double, world.sso.oidc)
+    world.write_cli_token(client, signed, time.time() + 120)
+    world.sso.double.services.revoke()
+    assert world.run("select", "sso-dev", "--style", "keys").returncode == 0
+    service = EngineService("tray", engine=Engine(interactive=False, extra_sources=()))
+    events: list[Event] = []
+    service.keeper.subscribe(lambda state, event: events.append(event))
+    service.start()
+    try:
+        wait_for(lambda: fresh(world), 30, what="keys")
+        state = wait_for(lambda: service.keeper.state().signins and service.keeper.state(),
+                         30, what="the sign-in need")
+        assert state.signins == (SignInNeed("sso-session corp", "corp", "sso-dev",
+                                            "rolebar login --sso-session corp"),)
+        assert state.sections[0].health == "fresh"  # ahead of time: the keys still serve
+        needed = [e for e in events if e.kind == "signin_needed"]
+        assert len(needed) == 1 and needed[0].subject == "sso-session corp"
+        assert "Sign in to corp..." in needed[0].message and "rolebar login" in needed[0].message
+        late: list[Event] = []
+        service.keeper.subscribe(lambda state, event: late.append(event))
+        assert [e.kind for e in late] == ["state", "signin_needed"]
+        sign_in(world)  # as `rolebar login` leaves it
+        service.keeper.refresh_now()
+        wait_for(lambda: not service.keeper.state().signins, 30, what="the need cleared")
+    finally:
+        service.stop()
+    assert len([e for e in events if e.kind == "signin_needed"]) == 1
+    assert counts(world)["signin"] == 2  # the test's own two; the keeper opened nothing

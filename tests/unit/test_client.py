@@ -96,6 +96,9 @@ class MintingEngine:
     def restamp(self, profile: str) -> bool:
         return False
 
+    def signin_ahead(self, profile: str) -> None:
+        return None
+
 
 @dataclass
 class Running:

@@ -56,6 +56,7 @@ class FakeEngine:
         self.n = 0
         self.code_from: list[str] = []  # where each code handed in came from
         self.restamped: list[str] = []  # profiles whose cache entry was re-stamped
+        self.signin: Exception | None = None  # what signin_ahead answers
 
     def _creds(self, lifetime: float) -> Credentials:
         self.n += 1
@@ -108,6 +109,9 @@ class FakeEngine:
             raise NoCodeError(f"profile {profile}", "no one-time code")
         self.session_creds = self._creds(self.session_lifetime)
         return self.session_creds
+
+    def signin_ahead(self, profile: str) -> Exception | None:
+        return self.signin
 
     def restamp(self, profile: str) -> bool:
         self.restamped.append(profile)

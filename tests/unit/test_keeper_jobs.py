@@ -59,6 +59,9 @@ class Engine:
     def restamp(self, profile: str) -> bool:
         return False
 
+    def signin_ahead(self, profile: str) -> None:
+        return None
+
 
 def wait_until(check: Callable[[], object], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
