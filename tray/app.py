@@ -8,8 +8,9 @@ Threads (STYLE.md guideline 13):
   actions and clock ticks, talks to the engine, and hands each new look of the icon to
   the main thread (`on_icon_thread`);
 - the keeper's threads only put (state, event) pairs on that queue;
-- "Open console" (tray/consoles.py) and the key items (tray/keymenu.py) each run on a
-  thread of their own, which puts only a notification on that queue.
+- "Open console" (tray/consoles.py), the key items (tray/keymenu.py) and "Sign in to
+  NAME..." (tray/signins.py) each run on a thread of their own, which puts only a
+  notification (and, after a sign-in, "Refresh now") on that queue.
 
 `main()` is `rolebar tray` and the `rolebar-tray` gui script. On Linux it refuses to run
 with pystray's xorg backend, which has no menu (PyGObject missing), rather than showing an
@@ -46,8 +47,10 @@ from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.
     open_path,
 )
 from rolebar.tray.consoles import Consoles
+from rolebar.tray.notices import TITLES, active_keys, event_key  # noqa: F401 - API too
 from rolebar.tray.notify import Notifier, default_sender
 from rolebar.tray.prompts import Prompts
+from rolebar.tray.signins import SignIns, browser_sign_in
 
 log = logging.getLogger(__name__)
 
@@ -66,35 +69,6 @@ class Look:
 
 _STOP = ("stop",)
 
-# -- what notifications say ----------------------------------------------------------------
-
-TITLES = {
-    "code_needed": "rolebar: MFA code needed",
-    "session_ending": "rolebar: MFA session ending",
-    "refresh_failed": "rolebar: refreshing failed",
-    "section_refused": "rolebar: section left alone",
-}
-
-
-def active_keys(state: KeeperState) -> set[str]:
-    """Notification keys whose state still holds; the others may notify again."""
-    keys = {f"code_needed {need.device}" for need in state.needs}
-    keys |= {f"session_ending {device} {expiry:.0f}" for device, expiry in state.sessions}
-    for sec in state.sections:
-        if sec.health == "error" or sec.problem:
-            keys |= {f"refresh_failed section {sec.name}", f"section_refused section {sec.name}"}
-            if sec.profile:
-                keys.add(f"refresh_failed profile {sec.profile}")
-    return keys
-
-
-def event_key(state: KeeperState, event: Event) -> str:
-    if event.kind == "session_ending":
-        expiry = dict(state.sessions).get(event.subject)
-        return f"session_ending {event.subject} {expiry or 0:.0f}"
-    return f"{event.kind} {event.subject}"
-
-
 # -- the app ---------------------------------------------------------------------------------
 
 
@@ -110,6 +84,7 @@ class TrayApp:
         open_file: Callable[[str], None] | None = None,
         sign_in: Callable[[str], str] | None = None,
         open_url: Callable[[str, str], None] = console.open_in_browser,
+        sso_sign_in: Callable[[str], str] = browser_sign_in,
     ) -> None:
         self.engine = engine
         self.autostart = autostart
@@ -121,6 +96,8 @@ class TrayApp:
             sign_in or (lambda profile: console.sign_in(engine.engine, profile)), open_url,
             lambda key, title, body: self._queue.put(("notify", key, title, body)))
         self.keys = keymenu.KeyActions(lambda: engine.engine, self.consoles.report)
+        self.signins = SignIns(self.consoles.report,
+                               lambda: self._queue.put(("action", ("refresh",))), sso_sign_in)
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._state: KeeperState | None = None
         self._look: Look | None = None
@@ -244,6 +221,8 @@ class TrayApp:
                 self.engine.refresh_now()
             elif kind == "console" or kind in keymenu.KINDS:  # each on a thread of its own
                 self.keys.act(kind, rest[0]) if kind != "console" else self.consoles.open(rest[0])
+            elif kind == "signin":  # asked for by the person: the browser may open
+                self.signins.start(rest[0])
             elif kind == "code":
                 needs = self._state.needs if self._state is not None else ()
                 reason = next((n.reason for n in needs if n.device == rest[0]), None)

@@ -101,6 +101,12 @@ def _code_items(state: KeeperState) -> list[Item]:
                  default=(i == 0)) for i, need in enumerate(state.needs)]
 
 
+def _signin_items(state: KeeperState) -> list[Item]:
+    """An IAM Identity Center sign-in that cannot be renewed: the person starts it."""
+    return [Item(f"Sign in to {need.name}...", ("signin", need.profile))
+            for need in state.signins]
+
+
 def _no_profile_items() -> list[Item]:
     """With no profile to assume, a lone "None" says nothing: say what is missing,
     where rolebar looked, and what to try."""
@@ -166,7 +172,7 @@ def build(state: KeeperState, now: float, autostart: bool | None,
     items: list[Item] = [Item(describe(tray, now), enabled=False)]
     problems = [s for s in state.sections if s.problem and s.name != TRAY_SECTION]
     items += [Item(f"[{s.name}]: {s.problem}", enabled=False) for s in problems]
-    items += [SEPARATOR, *_code_items(state), SEPARATOR]
+    items += [SEPARATOR, *_code_items(state), *_signin_items(state), SEPARATOR]
     items += _role_items(state, current)
     items += [
         SEPARATOR,
