@@ -20,6 +20,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,7 @@ class Doctor:
             yield from self.profiles(catalog)
             yield from self.token_commands(catalog)
             yield from self.key_sources(catalog)
+            yield from self.sso_sessions()
         yield from self.sections()
         yield from self.permissions()
         if self.tray:
@@ -132,7 +134,7 @@ class Doctor:
         found = 0
         for name in catalog.names:
             values = catalog.values(name)
-            if "role_arn" not in values and "mfa_serial" not in values:
+            if not {"role_arn", "mfa_serial", "sso_session", "sso_start_url"} & set(values):
                 continue
             try:
                 plan = catalog.plan(name)
@@ -141,12 +143,28 @@ class Doctor:
                             "fix it in the AWS files (README: Configuration keys)")
                 continue
             found += 1
-            target = plan.roles[-1].role_arn if plan.roles else "MFA session only"
+            target = plan.roles[-1].role_arn if plan.roles else \
+                f"IAM Identity Center role {plan.sso.label}" if plan.sso else "MFA session only"
             mfa = f", MFA {plan.device}" if plan.device else ", no MFA"
             yield Check(f"profile {name}", "ok", f"{target}{mfa} ({plan.reason})")
         if not found:
             yield Check("profiles", "fail", "no profile with role_arn or mfa_serial to assume",
                         "add one (README: Quick start)")
+
+    def sso_sessions(self) -> Iterator[Check]:
+        """Each IAM Identity Center sign-in: its configuration, and whether it is signed in."""
+        from rolebar.core.sso.config import SsoConfig
+        from rolebar.core.sso.overview import sign_ins
+
+        config = SsoConfig.load(self.env)
+        for exc in config.problems():
+            yield Check(exc.subject, "fail", exc.cause, "fix it in the AWS config file "
+                        "(README: IAM Identity Center)")
+        now = time.time()
+        for found in sign_ins(self.env, config=config):
+            usable = found.expires is not None and (found.expires > now or found.renewable)
+            yield Check(found.session, "ok" if usable else "warn", found.describe(now),
+                        None if usable else f"run `{found.command}`")
 
     def token_commands(self, catalog: Catalog) -> Iterator[Check]:
         """Run each distinct generate_token once; say whether it printed 6 digits."""

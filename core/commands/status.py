@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict
 
 from rolebar.core.client import connect
+from rolebar.core.sso.overview import sign_ins
 from rolebar.core.state import SectionState
 from rolebar.core.timing import span
 
@@ -50,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         engine = {"pid": running.pid, "kind": running.kind} if running else None
         print(json.dumps({"engine": engine, "sections": [asdict(s) for s in kept],
-                          "profiles": [asdict(s) for s in found]}, indent=2))
+                          "profiles": [asdict(s) for s in found],
+                          "sso": [asdict(s) for s in sign_ins()],
+                          "signins": [asdict(n) for n in status.state.signins]}, indent=2))
         return 0
     now = time.time()
     if running:
@@ -64,4 +67,8 @@ def run(args: argparse.Namespace) -> int:
         code = ", needs a code" if p.needs_code else ""
         print(f"profile {p.profile}: credentials {left(p.expires, now)}{session}{code}"
               f" ({p.reason})")
+    for need in status.state.signins:
+        print(f"{need.session}: sign-in needed: the engine waits for it (run `{need.command}`)")
+    for signin in sign_ins():
+        print(f"{signin.session}: {signin.describe(now)}")
     return 0

@@ -150,6 +150,28 @@ class SsoConfig:
                 found.setdefault(session.cache_key, session)
         return list(found.values())
 
+    def roles(self) -> list[SsoRole]:
+        """Every profile's IAM Identity Center role (role profiles chained from one are
+        not SSO profiles themselves), broken ones left out."""
+        found = []
+        for profile in sorted(self._profiles):
+            if self.is_sso(profile) and "role_arn" not in self._profiles[profile]:
+                try:
+                    found.append(self.role(profile))
+                except ConfigError:
+                    continue
+        return found
+
+    def problems(self) -> list[ConfigError]:
+        """What is wrong with each `[sso-session]` block (profiles: by their plans)."""
+        found = []
+        for name in sorted(self._sessions):
+            try:
+                self.session(name)
+            except ConfigError as exc:
+                found.append(exc)
+        return found
+
     def _values(self, profile: str) -> dict[str, Any]:
         try:
             return self._profiles[profile]

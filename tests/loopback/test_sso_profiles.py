@@ -211,3 +211,28 @@ def test_the_keeper_announces_a_sign_in_needed_ahead_of_time(world: World) -> No
         service.stop()
     assert len([e for e in events if e.kind == "signin_needed"]) == 1
     assert counts(world)["signin"] == 2  # the test's own two; the keeper opened nothing
+
+
+def test_status_and_doctor_show_the_sign_ins(world: World) -> None:
+    sign_in(world)
+    status = world.run("status")
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    corp = next(line for line in lines if line.startswith("sso-session corp: "))
+    assert corp.startswith("sso-session corp: signed in, access token ")
+    assert corp.endswith(f"left, renewed as needed; roles: Developer in {SSO_DEV} (sso-dev)")
+    assert (f"profile old-style: not signed in (run `rolebar login old-style`); roles: "
+            f"ReadOnly in {SSO_DEV} (old-style)") in lines
+    assert any(line.startswith("profile sso-dev: credentials none") and
+               "IAM Identity Center role Developer" in line for line in lines)
+    doctor = world.run("doctor", "--no-tray", "--json")
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["sso-session corp"]["status"] == "ok"
+    assert checks["profile old-style"]["status"] == "warn"  # not signed in
+    assert checks["profile old-style"]["hint"] == "run `rolebar login old-style`"
+    assert checks["sso-session noregion"]["status"] == "fail"
+    assert "sso_region missing" in checks["sso-session noregion"]["detail"]
+    assert checks["profile broken"]["status"] == "fail"
+    assert "[sso-session nope]" in checks["profile broken"]["detail"]
+    assert checks["profile sso-chained"]["status"] == "ok"
+    assert doctor.returncode == 2  # the broken entries need a fix
