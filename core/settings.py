@@ -42,6 +42,8 @@ DEFAULT_STYLE: Style = "process"
 _UNRECORDED_STYLE: Style = "keys"
 # The tray's "Keep fresh" submenu keeps a checked profile P in [tray-managed-P].
 TRAY_PREFIX = "tray-managed-"
+# How many recently chosen roles the tray's picker remembers (settings.json "recent").
+RECENT = 8
 
 @dataclass(frozen=True)
 class SectionSetting:
@@ -158,6 +160,29 @@ class Settings:
         entry = data["sections"][section]
         return SectionSetting(section, entry["profile"], entry["style"])
 
+    # -- the tray's role picker: recently chosen and pinned roles -----------------------
+
+    def picks(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the recently chosen roles, newest first; the pinned roles, sorted)."""
+        data = self._load()
+        return _names(data.get("recent")), _names(data.get("pinned"))
+
+    def used(self, profile: str, keep: int = RECENT) -> None:
+        """`profile` was just chosen: first of the recent roles, which keep `keep`."""
+
+        def change(data: dict[str, Any]) -> None:
+            older = [p for p in _names(data.get("recent")) if p != profile]
+            data["recent"] = [profile, *older][:keep]
+
+        self._change(change)
+
+    def pin(self, profile: str, on: bool) -> None:
+        def change(data: dict[str, Any]) -> None:
+            others = [p for p in _names(data.get("pinned")) if p != profile]
+            data["pinned"] = sorted([*others, profile]) if on else others
+
+        self._change(change)
+
     # -- internals ---------------------------------------------------------------------
 
     def _load(self) -> dict[str, Any]:
@@ -180,9 +205,12 @@ class Settings:
         return data, raw
 
     def _update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        return self._change(lambda data: change(data["sections"]))
+
+    def _change(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         with self._locked():
             data = self._load()
-            change(data["sections"])
+            change(data)
             self._write(data)
         return data
 
@@ -227,3 +255,10 @@ class Settings:
         except OSError as exc:  # the fast path then reads settings.json instead
             log.log(logging.INFO if stale_only else logging.WARNING,
                     "settings %s: cannot write its index (%s)", self.path, exc.strerror)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A hand-edited list read leniently: its non-empty strings, once each, in order."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(v for v in value if isinstance(v, str) and v))

@@ -49,8 +49,10 @@ from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.
 from rolebar.tray.consoles import Consoles
 from rolebar.tray.notices import TITLES, active_keys, event_key  # noqa: F401 - API too
 from rolebar.tray.notify import Notifier, default_sender
+from rolebar.tray.picker import Picker
 from rolebar.tray.prompts import Prompts
 from rolebar.tray.signins import SignIns, browser_sign_in
+from rolebar.tray.widgets import relabel_first_item, to_pystray
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,7 @@ class TrayApp:
             sign_in or (lambda profile: console.sign_in(engine.engine, profile)), open_url,
             lambda key, title, body: self._queue.put(("notify", key, title, body)))
         self.keys = keymenu.KeyActions(lambda: engine.engine, self.consoles.report)
+        self.picker = Picker(lambda action: self._queue.put(("action", action)))
         self.signins = SignIns(self.consoles.report,
                                lambda: self._queue.put(("action", ("refresh",))), sso_sign_in)
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
@@ -141,6 +144,7 @@ class TrayApp:
         log.info("tray: quitting")
         self._queue.put(_STOP)
         self.prompts.close_all()
+        self.picker.close()
         if self._icon is not None:
             self._icon.stop()
 
@@ -209,6 +213,9 @@ class TrayApp:
         try:
             if kind == "select":
                 self.engine.select(rest[0], section)
+                self.picker.used(rest[0])
+            elif kind in ("choose", "pin"):
+                self.picker.act(kind, rest, self._state.profiles if self._state else ())
             elif kind == "unselect":
                 self.engine.unselect(section)
             elif kind == "style":
@@ -256,7 +263,8 @@ class TrayApp:
                 enabled = self.autostart.enabled
             except (OSError, RolebarError):
                 enabled = None
-        return Look(menus.build(self._state, now, enabled, self.keys.items()),
+        return Look(menus.build(self._state, now, enabled, self.keys.items(),
+                                self.picker.choices(self._state)),
                     menus.tooltip(self._state, now), menus.icon_state(self._state))
 
     def _apply(self) -> None:
@@ -289,49 +297,6 @@ class TrayApp:
 
 
 # -- pystray and the platform ---------------------------------------------------------------
-
-
-def to_pystray(items: Sequence[menus.Item], click: Callable[[menus.Action], None],
-               status: Callable[[], str] | None = None) -> Any:
-    """pystray items for `items`; `status` supplies the first item's text at build time."""
-    import pystray
-
-    def convert(item: menus.Item) -> Any:
-        if item == menus.SEPARATOR:
-            return pystray.Menu.SEPARATOR
-        if item.submenu is not None:
-            action: Any = pystray.Menu(*(convert(i) for i in item.submenu))
-        elif item.action is not None:
-            target = item.action
-            action = lambda _icon, _item: click(target)  # noqa: E731
-        else:
-            action = None
-        checked = item.checked
-        return pystray.MenuItem(
-            item.text, action,
-            checked=None if checked is None else (lambda _i: checked),
-            radio=item.radio, default=item.default, enabled=item.enabled,
-        )
-
-    converted = [convert(i) for i in items]
-    if status is not None and items and items[0].submenu is None:
-        first = items[0]
-        converted[0] = pystray.MenuItem(lambda _i: status(), None, enabled=first.enabled)
-    return pystray.Menu(*converted)
-
-
-def relabel_first_item(icon: Any, text: str) -> bool:
-    """Set the label of the menu's first widget in place (GTK backends); False if not here.
-
-    pystray 0.19.5 keeps the Gtk.Menu it built in `_menu_handle`; the descriptor's first
-    item reads its text from TrayApp.status, so a later full rebuild shows the same.
-    """
-    handle = getattr(icon, "_menu_handle", None)
-    children = handle.get_children() if hasattr(handle, "get_children") else None
-    if not children or not hasattr(children[0], "set_label"):
-        return False
-    children[0].set_label(text)
-    return True
 
 
 # -- main ------------------------------------------------------------------------------------

@@ -63,7 +63,9 @@ def icon_class() -> type[Any]:
         return base  # xorg (refused by app.check_backend), macOS, Windows: as they are
     mixins: tuple[type, ...] = (Quiet,)
     if base.__module__ == "pystray._gtk":
-        mixins = (LeftClickMenu, Quiet)
+        from rolebar.tray.widgets import LazyMenus
+
+        mixins = (LeftClickMenu, LazyMenus, Quiet)
     return type("Icon", (*mixins, base), {})
 
 

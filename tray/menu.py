@@ -14,11 +14,11 @@ from rolebar.core.profiles import none_found
 from rolebar.core.settings import DEFAULT_SECTION, DEFAULT_STYLE, tray_section
 from rolebar.core.state import KeeperState, SectionState
 from rolebar.core.timing import span
+from rolebar.tray.picker import INLINE_PROFILES, Choices, Group
 
 TRAY_SECTION = DEFAULT_SECTION  # the role chosen in the menu (DESIGN.md section 6)
 keep_section = tray_section  # a "Keep fresh" profile P is kept in [tray-managed-P]
-# More profiles than this go into a "Role" submenu rather than the top level.
-INLINE_PROFILES = 15
+# More profiles than INLINE_PROFILES: the picker's roles on top, the rest in groups.
 # (style, its name in the menu's label, its entry: what it is for). The default first.
 STYLES = (
     ("process", "credential_process",
@@ -39,9 +39,54 @@ class Item:
     enabled: bool = True
     default: bool = False
     submenu: tuple[Item, ...] | None = None
+    lazy: Roles | None = None  # a submenu made only when it opens, where the backend allows
 
 
 SEPARATOR = Item("-")
+NO_CHOICES = Choices()
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The items of a group of roles: radio items choosing the tray's role ("select"), or
+    "Keep fresh" checkboxes ("keep"); its subgroups each a lazy submenu again."""
+
+    kind: str
+    group: Group
+    chosen: frozenset[str] = frozenset()  # the tray's role, or the kept ones
+
+    def items(self) -> tuple[Item, ...]:
+        subs = [Item(g.title, lazy=Roles(self.kind, g, self.chosen)) for g in self.group.groups]
+        return (*subs, *(_role(self.kind, p, p in self.chosen) for p in self.group.profiles))
+
+
+def _role(kind: str, profile: str, chosen: bool) -> Item:
+    if kind == "select":
+        return Item(profile, ("select", profile), checked=chosen, radio=True)
+    return Item(profile, ("keep", profile, "off" if chosen else "on"), checked=chosen)
+
+
+def _on_top(state: KeeperState, choices: Choices, current: str | None) -> list[str]:
+    """The tray's role, the kept ones, the pinned ones, the recent ones: once each."""
+    known = set(state.profiles)
+    kept = [s.profile for s in state.sections if s.profile is not None]
+    names = [current] if current is not None else []
+    names += [*kept, *choices.pinned, *choices.recent]
+    return [p for p in dict.fromkeys(names) if p in known]
+
+
+def _picker_items(state: KeeperState, current: str | None, choices: Choices) -> list[Item]:
+    """Many roles: None, the roles on top, a submenu per group, the chooser, the pin."""
+    items = [Item("None", ("unselect",), checked=current is None, radio=True)]
+    items += [_role("select", p, p == current) for p in _on_top(state, choices, current)]
+    chosen = frozenset([current] if current else [])
+    items += [Item(g.title, lazy=Roles("select", g, chosen)) for g in choices.groups]
+    items.append(Item("Choose role...", ("choose",)))
+    if current is not None:
+        pinned = current in choices.pinned
+        items.append(Item(f"Pin {current}", ("pin", current, "off" if pinned else "on"),
+                          checked=pinned))
+    return items
 
 
 def time_left(expires: float | None, now: float) -> str:
@@ -113,9 +158,12 @@ def _no_profile_items() -> list[Item]:
     return [Item(line[:1].upper() + line[1:], enabled=False) for line in none_found()]
 
 
-def _role_items(state: KeeperState, current: str | None) -> list[Item]:
+def _role_items(state: KeeperState, current: str | None,
+                choices: Choices = NO_CHOICES) -> list[Item]:
     if not state.profiles and current is None:
         return _no_profile_items()
+    if len(state.profiles) > INLINE_PROFILES and choices.groups:
+        return _picker_items(state, current, choices)
     items = [Item("None", ("unselect",), checked=current is None, radio=True)]
     if not state.profiles:
         items += _no_profile_items()
@@ -125,9 +173,15 @@ def _role_items(state: KeeperState, current: str | None) -> list[Item]:
     return [Item(f"Role: {current or 'none'}", submenu=tuple(items))]
 
 
-def _keep_items(state: KeeperState) -> Item:
+def _keep_items(state: KeeperState, choices: Choices = NO_CHOICES) -> Item:
     kept = {s.profile for s in state.sections
             if s.profile is not None and s.name == keep_section(s.profile)}
+    if len(state.profiles) > INLINE_PROFILES and choices.groups:
+        top = [p for p in dict.fromkeys([*sorted(kept), *choices.pinned, *choices.recent])
+               if p in set(state.profiles)]
+        groups = [Item(g.title, lazy=Roles("keep", g, frozenset(kept))) for g in choices.groups]
+        return Item("Keep fresh", submenu=(*(_role("keep", p, p in kept) for p in top),
+                                           *groups))
     entries = tuple(Item(p, ("keep", p, "off" if p in kept else "on"), checked=p in kept)
                     for p in state.profiles)
     return Item("Keep fresh", submenu=entries or (Item("No profiles", enabled=False),))
@@ -164,22 +218,23 @@ def _style_item(sec: SectionState | None) -> Item:
 
 
 def build(state: KeeperState, now: float, autostart: bool | None,
-          keys: tuple[Item, ...] = ()) -> tuple[Item, ...]:
+          keys: tuple[Item, ...] = (), choices: Choices = NO_CHOICES) -> tuple[Item, ...]:
     """The menu of DESIGN.md section 6 for `state`; `autostart` None means unsupported;
-    `keys`: the key items (tray/keymenu.py), after the role's own items."""
+    `keys`: the key items (tray/keymenu.py), after the role's own items; `choices`: the
+    picker's (tray/picker.py) for many roles."""
     tray = section(state)
     current = tray.profile if tray is not None else None
     items: list[Item] = [Item(describe(tray, now), enabled=False)]
     problems = [s for s in state.sections if s.problem and s.name != TRAY_SECTION]
     items += [Item(f"[{s.name}]: {s.problem}", enabled=False) for s in problems]
     items += [SEPARATOR, *_code_items(state), *_signin_items(state), SEPARATOR]
-    items += _role_items(state, current)
+    items += _role_items(state, current, choices)
     items += [
         SEPARATOR,
         Item("Refresh now", ("refresh",), enabled=any(s.profile for s in state.sections)),
         *_console_items(state),
         _style_item(tray),
-        _keep_items(state),
+        _keep_items(state, choices),
         *keys,
         SEPARATOR,
         Item("Start at login", ("autostart", "off" if autostart else "on"),

@@ -532,3 +532,195 @@ def test_an_unexpected_failure_is_named_by_its_type_only(
                             "opened; see rolebar's log")]
     assert "console for profile dev failed (RuntimeError)" in caplog.text
     assert "SECRET-TOKEN" not in caplog.text + repr(sender.sent)
+
+
+# -- many roles: the picker (tray/picker.py) ----------------------------------------------------
+
+
+def _catalog(profiles: dict[str, dict[str, str]]) -> Any:
+    from pathlib import Path
+
+    from rolebar.core.profiles import Catalog
+
+    return Catalog(profiles, (Path("config"), Path("credentials")), stamp=())
+
+
+def _children(item: Item) -> tuple[Item, ...]:
+    assert item.lazy is not None, item
+    return item.lazy.items()
+
+
+def test_roles_are_grouped_by_sso_session_then_account_named_where_the_config_says() -> None:
+    from rolebar.tray.picker import Group, group
+
+    catalog = _catalog({
+        "a-admin": {"role_arn": "arn:aws:iam::111111111111:role/admin", "source_profile": "k",
+                    "rolebar_account_name": "Billing"},
+        "a-read": {"role_arn": "arn:aws:iam::111111111111:role/read", "source_profile": "k"},
+        "b-read": {"role_arn": "arn:aws:iam::222222222222:role/read", "source_profile": "k"},
+        "sso-dev": {"sso_session": "corp", "sso_account_id": "333333333333",
+                    "sso_role_name": "Dev"},
+        "sso-ops": {"sso_session": "corp", "sso_account_id": "333333333333",
+                    "sso_role_name": "Ops", "rolebar_account_name": "Tools"},
+        "mfa-only": {"mfa_serial": DEVICE},
+    })
+    names = ("a-admin", "a-read", "b-read", "gone", "mfa-only", "sso-dev", "sso-ops")
+    assert group(names, catalog) == (
+        Group("SSO corp", groups=(Group("Tools (333333333333)", ("sso-dev", "sso-ops")),)),
+        Group("Accounts", groups=(Group("222222222222", ("b-read",)),
+                                  Group("Billing (111111111111)", ("a-admin", "a-read")))),
+        Group("Other roles", ("gone", "mfa-only")),
+    )
+
+
+def _many(n: int = 2000, accounts: int = 400) -> tuple[tuple[str, ...], Any]:
+    from rolebar.tray.picker import Choices, Group
+
+    profiles = tuple(f"p{i:04d}" for i in range(n))
+    per = n // accounts
+    groups = tuple(Group(f"{a:012d}", profiles[a * per:(a + 1) * per]) for a in range(accounts))
+    return profiles, (lambda **kw: Choices(groups=(Group("Accounts", groups=groups),), **kw))
+
+
+def test_many_roles_the_chosen_kept_pinned_and_recent_on_top_then_groups() -> None:
+    profiles, choices = _many()
+    st = state(sec(profile="p0007"), sec("tray-managed-p0100", "p0100"), profiles=profiles)
+    picks = choices(pinned=("p0500", "p0007", "unknown"), recent=("p0042", "p0500", "p0001"))
+    items = menu.build(st, NOW, False, choices=picks)
+    assert len(items) < 30  # not 2,000
+    start = texts(items).index("None")
+    assert texts(items)[start:start + 9] == [
+        "None", "p0007", "p0100", "p0500", "p0042", "p0001", "Accounts", "Choose role...",
+        "Pin p0007"]
+    top = items[start + 1]
+    assert (top.action, top.checked, top.radio) == (("select", "p0007"), True, True)
+    assert items[start + 2].checked is False
+    assert find(items, "Choose role...").action == ("choose",)
+    pin = find(items, "Pin p0007")
+    assert (pin.action, pin.checked) == (("pin", "p0007", "off"), True)
+    # Accounts > 400 account submenus > their roles, each made only when asked for.
+    accounts = find(items, "Accounts")
+    assert accounts.submenu is None and len(_children(accounts)) == 400
+    first = _children(accounts)[0]
+    assert first.text == "000000000000"
+    roles = _children(first)
+    assert texts(roles) == ["p0000", "p0001", "p0002", "p0003", "p0004"]
+    assert roles[0].action == ("select", "p0000") and roles[0].radio
+    assert [r.checked for r in _children(_children(accounts)[1])] == [False, False, True, False,
+                                                                       False]
+
+
+def test_many_roles_an_unpinned_role_offers_pin_and_none_selected_offers_no_pin() -> None:
+    profiles, choices = _many()
+    items = menu.build(state(sec(profile="p0003"), profiles=profiles), NOW, False,
+                       choices=choices())
+    pin = find(items, "Pin p0003")
+    assert (pin.action, pin.checked) == (("pin", "p0003", "on"), False)
+    items = menu.build(state(profiles=profiles), NOW, False, choices=choices())
+    assert not [t for t in texts(items) if t.startswith("Pin ")]
+    assert find(items, "None").checked is True
+
+
+def test_many_roles_keep_fresh_shows_kept_pinned_recent_then_groups_of_checkboxes() -> None:
+    profiles, choices = _many()
+    st = state(sec("tray-managed-p0100", "p0100"), profiles=profiles)
+    keep = find(menu.build(st, NOW, False, choices=choices(pinned=("p0200",))), "Keep fresh")
+    assert keep.submenu is not None
+    assert texts(keep.submenu) == ["p0100", "p0200", "Accounts"]
+    assert keep.submenu[0].action == ("keep", "p0100", "off") and keep.submenu[0].checked
+    assert keep.submenu[1].action == ("keep", "p0200", "on") and not keep.submenu[1].checked
+    group20 = _children(keep.submenu[2])[20]
+    assert [(r.action, r.checked, r.radio) for r in _children(group20)][0] == (
+        ("keep", "p0100", "off"), True, False)
+
+
+def test_few_roles_stay_a_flat_radio_list_whatever_the_picker_holds() -> None:
+    from rolebar.tray.picker import Choices, Group
+
+    profiles = tuple(f"p{i}" for i in range(15))
+    picks = Choices(("p3",), ("p4",), (Group("Accounts", groups=(Group("1", profiles),)),))
+    items = menu.build(state(sec(profile="p1"), profiles=profiles), NOW, False, choices=picks)
+    assert items == menu.build(state(sec(profile="p1"), profiles=profiles), NOW, False)
+    assert "Choose role..." not in texts(items) and "p14" in texts(items)
+
+
+def test_settings_remember_recent_roles_newest_first_and_pins() -> None:
+    from rolebar.core.settings import RECENT, Settings
+
+    settings = Settings()
+    settings.select("dev")
+    for name in ("a", "b", "a", *(f"r{i}" for i in range(RECENT))):
+        settings.used(name)
+    recent, pinned = settings.picks()
+    assert recent == tuple(f"r{i}" for i in reversed(range(RECENT)))
+    settings.used("b")
+    assert settings.picks()[0][:2] == ("b", f"r{RECENT - 1}")
+    settings.pin("zeta", True)
+    settings.pin("alpha", True)
+    settings.pin("alpha", True)
+    assert settings.picks()[1] == ("alpha", "zeta")
+    settings.pin("zeta", False)
+    assert settings.picks()[1] == ("alpha",)
+    assert settings.get("tray-managed") is not None  # the kept sections untouched
+
+
+def test_settings_picks_read_a_hand_edited_file_leniently() -> None:
+    from rolebar.core.settings import Settings
+
+    settings = Settings()
+    settings.path.parent.mkdir(parents=True, exist_ok=True)
+    settings.path.write_text('{"sections": {}, "recent": ["a", 3, "", "a", "b"], '
+                             '"pinned": "x"}')
+    assert settings.picks() == (("a", "b"), ())
+
+
+def test_picker_groups_the_home_files_once_per_change_and_reads_picks(home: Any) -> None:
+    from rolebar.core.settings import Settings
+    from rolebar.tray.picker import Picker
+
+    lines = ["[profile k]", "region = us-east-1"]
+    for i in range(20):
+        lines += [f"[profile r{i:02d}]", f"role_arn = arn:aws:iam::{100000000000 + i // 5}:role/x",
+                  "source_profile = k"]
+    (home / ".aws" / "config").write_text("\n".join(lines) + "\n")
+    Settings().used("r03")
+    picker = Picker(lambda action: None)
+    st = state(profiles=tuple(f"r{i:02d}" for i in range(20)))
+    choices = picker.choices(st)
+    assert choices.recent == ("r03",)
+    accounts = choices.groups[0]
+    assert [g.title for g in accounts.groups] == [str(100000000000 + a) for a in range(4)]
+    assert picker.choices(st).groups is choices.groups  # files unchanged: not grouped again
+    assert picker.choices(state(profiles=("dev",))) == menu.NO_CHOICES
+
+
+def test_tray_select_records_recent_pin_toggles_and_choose_posts_the_pick() -> None:
+    import sys
+
+    from rolebar.core.settings import Settings
+    from rolebar.tray.picker import Picker
+
+    app, keeper, *_ = make_app(state(sec(), profiles=("dev", "prod")))
+    app._act(("select", "prod"))
+    assert keeper.calls[-1] == ("select", "prod", "tray-managed")
+    assert Settings().picks()[0] == ("prod",)
+    app._act(("pin", "prod", "on"))
+    assert Settings().picks()[1] == ("prod",)
+    app._act(("pin", "prod", "off"))
+    assert Settings().picks()[1] == ()
+    # The chooser reads the names on stdin and prints one: here, the last.
+    posted: queue.Queue[tuple[str, ...]] = queue.Queue()
+    script = "import sys; print(sys.stdin.read().split()[-1])"
+    picker = Picker(posted.put, argv=lambda: [sys.executable, "-c", script])
+    assert picker.choose(["dev", "prod"])
+    assert posted.get(timeout=30) == ("select", "prod")
+
+
+def test_chooser_matches_every_word_in_any_case() -> None:
+    from rolebar.tray.chooser import matching
+
+    names = ["prod-admin", "prod-read", "dev-Admin", "staging"]
+    assert matching(names, "") == names
+    assert matching(names, "ADMIN") == ["prod-admin", "dev-Admin"]
+    assert matching(names, "admin prod") == ["prod-admin"]
+    assert matching(names, "nothing") == []
