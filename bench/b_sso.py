@@ -1,0 +1,108 @@
+"""IAM Identity Center: the cached `credential_process` answer of an SSO role profile.
+
+A signed-in `[sso-session]` (a device-code sign-in against the double, filed as the AWS CLI
+files it), one `rolebar -j` (GetRoleCredentials once), then interleaved `rolebar process`
+runs against `python -c pass`: the same fast path as any role (`.answer` twin), with no
+portal call and no botocore import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.common import interleaved, log, rolebar_venv, scrubbed_env, sts_double
+
+ROUNDS = 30
+ACCOUNT = "111111111111"
+START_URL = "https://d-0000000000.awsapps.com/start"
+CONFIG = f"""\
+[profile sso-dev]
+sso_session = corp
+sso_account_id = {ACCOUNT}
+sso_role_name = Developer
+region = us-east-1
+
+[sso-session corp]
+sso_start_url = {START_URL}
+sso_region = us-east-1
+"""
+
+
+def _run(argv: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr.strip()[-300:]}")
+    return done.stdout
+
+
+def _sign_in(double: object, home: Path) -> None:
+    """Register, authorize a device code, approve it as a person would, file the token."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    oidc = boto3.client("sso-oidc", region_name="us-east-1", config=Config(
+        signature_version=UNSIGNED), endpoint_url=double.endpoint)  # type: ignore[attr-defined]
+    client = oidc.register_client(clientName="bench", clientType="public",
+                                  scopes=["sso:account:access"])
+    device = oidc.start_device_authorization(clientId=client["clientId"],
+                                             clientSecret=client["clientSecret"],
+                                             startUrl=START_URL)
+    double.services.approve(device["userCode"])  # type: ignore[attr-defined]
+    token = oidc.create_token(clientId=client["clientId"], clientSecret=client["clientSecret"],
+                              grantType="urn:ietf:params:oauth:grant-type:device_code",
+                              deviceCode=device["deviceCode"])
+
+    def stamp(epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    folder = home / ".aws" / "sso" / "cache"
+    folder.mkdir(parents=True)
+    path = folder / f"{hashlib.sha1(b'corp').hexdigest()}.json"  # noqa: S324 - the CLI's name
+    path.write_text(json.dumps({
+        "startUrl": START_URL, "region": "us-east-1", "accessToken": token["accessToken"],
+        "expiresAt": stamp(time.time() + token["expiresIn"]), "clientId": client["clientId"],
+        "clientSecret": client["clientSecret"],
+        "registrationExpiresAt": stamp(client["clientSecretExpiresAt"]),
+        "refreshToken": token["refreshToken"]}))
+    path.chmod(0o600)
+
+
+def measure() -> list[dict[str, object]]:
+    rb = rolebar_venv()
+    py, rolebar = str(rb / "bin" / "python"), str(rb / "bin" / "rolebar")
+    home = Path(tempfile.mkdtemp(prefix="rolebar-bench-"))
+    try:
+        with sts_double(roles=()) as double:
+            double.services.add_sso_account(ACCOUNT, "dev", ("Developer",))  # type: ignore[attr-defined]
+            (home / ".aws").mkdir()
+            (home / ".aws" / "config").write_text(CONFIG)
+            env = scrubbed_env(home, double.endpoint)  # type: ignore[attr-defined]
+            env["AWS_ENDPOINT_URL_SSO"] = env["AWS_ENDPOINT_URL_SSO_OIDC"] = \
+                double.endpoint  # type: ignore[attr-defined]
+            _sign_in(double, home)
+            first = json.loads(_run([rolebar, "-j", "sso-dev"], env))
+            calls = double.counts["GetRoleCredentials"]  # type: ignore[attr-defined]
+            log(f"b_sso: {ROUNDS} interleaved rounds")
+            times = interleaved({"floor": ([py, "-c", "pass"], env),
+                                 "cached": ([rolebar, "process", "sso-dev"], env)}, ROUNDS)
+            hit = json.loads(_run([rolebar, "process", "sso-dev"], env))
+            after = double.counts["GetRoleCredentials"]  # type: ignore[attr-defined]
+            if hit["AccessKeyId"] != first["AccessKeyId"] or after != calls or calls != 1:
+                raise RuntimeError(f"the cached path called the portal ({calls} -> {after})")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return [{"name": "sso: cached credential_process, an IAM Identity Center role",
+             "value": times["cached"] * 1000, "unit": "ms",
+             "baseline": f"floor {times['floor'] * 1000:.1f} ms",
+             "ratio": times["cached"] / times["floor"],
+             "note": f"median of {ROUNDS}; 1 GetRoleCredentials in all (the first `-j`); "
+                     "the same fast path as any role (target <= 1.15x floor)"}]
