@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rolebar.core import atomic, paths
+from rolebar.core import atomic, demosso, paths
 from rolebar.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -102,6 +102,8 @@ class DemoHome:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials),
             "AWS_ENDPOINT_URL_STS": endpoint,
             "AWS_ENDPOINT_URL_SIGNIN": endpoint,  # the double's /federation: "Open console"
+            "AWS_ENDPOINT_URL_SSO": endpoint,  # the double's portal and OIDC: the SSO profile
+            "AWS_ENDPOINT_URL_SSO_OIDC": endpoint,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
@@ -182,6 +184,7 @@ def write_aws_files(home: DemoHome, user: dict[str, str]) -> None:
         f"[profile project-prd]\nrole_arn = {ROLES['project-prd']}\n"
         f"mfa_serial = {user['mfa_serial']}\nsource_profile = {SOURCE}\n"
         f"region = {REGION}\nrolebar_route = direct\n"
+        f"{demosso.config_text(REGION)}"
     ))
 
 
@@ -208,6 +211,7 @@ class Demo:
                            session_lifetime=self.session_lifetime, port=0)
         user = double.add_user("member", account="000000000000")
         roles = [double.add_role(arn) for arn in ROLES.values()]
+        demosso.add_account(double)
         self.endpoint = double.start()
         self._double = double
         info = state(double, user, roles)
@@ -218,6 +222,7 @@ class Demo:
         self._pointer = self._write_pointer(pointer_dir)
         paths.private_dir(Path(os.environ["XDG_RUNTIME_DIR"]))
         _restart_logging()
+        demosso.sign_in()
         log.info("demo: STS double at %s, home %s", self.endpoint, self.home.root)
         return self
 

@@ -18,11 +18,12 @@ everyday runs never dirty the tree):
 
 Menu of the demo at the start (tray/demo.py puts two insensitive banner lines and a
 separator on top of tray/menu.py `build()`):
-    banner 1, banner 2 | status | [Enter MFA code...] | None, project-dev, project-prd |
+    banner 1, banner 2 | status | [Enter MFA code...] | None, project-dev, project-prd,
+    sso-dev (IAM Identity Center, signed in by the demo) |
     Refresh now, [Open console for P], Style >, Keep fresh > |
     Start at login (insensitive), Open log, Quit
 Down skips insensitive items and separators, so Down x2 is project-dev, Down x3
-project-prd, Down x5 "Open console" once a role is chosen, and Up from nothing selected
+project-prd, Down x6 "Open console" once a role is chosen, and Up from nothing selected
 is Quit. "Open console" hands the browser (a $BROWSER that records) the double's login
 URL, whose page says where a real console would open.
 """
@@ -323,12 +324,13 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     assert "demo: STS double at http://127.0.0.1:" in run.log()
 
     # The banner: two long grey lines on top, then the grey status line, the radio group
-    # (None, project-dev, project-prd), a grey "Refresh now" (nothing kept yet), Style >,
-    # Keep fresh >, a grey "Start at login" (a demo does not install itself), Open log, Quit.
-    _, rows = open_menu(icon, artifacts / "menu-start.png", rows=12)
-    assert [r.grey for r in rows] == [True, True, True, False, False, False,
+    # (None, project-dev, project-prd, sso-dev), a grey "Refresh now" (nothing kept yet),
+    # Style >, Keep fresh >, a grey "Start at login" (a demo does not install itself),
+    # Open log, Quit.
+    _, rows = open_menu(icon, artifacts / "menu-start.png", rows=13)
+    assert [r.grey for r in rows] == [True, True, True, False, False, False, False,
                                       True, False, False, True, False, False], rows
-    assert min(rows[0].width, rows[1].width) > 2 * max(r.width for r in rows[2:7]), rows
+    assert min(rows[0].width, rows[1].width) > 2 * max(r.width for r in rows[2:8]), rows
 
     # project-dev has a generate_token: [tray-managed] is written with no code typed.
     chosen = time.monotonic()
@@ -344,14 +346,15 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     assert "tray: select project-dev" in run.log()
 
     wait_for_tooltip(r"rolebar demo: project-dev: \d+ min left")
-    menu, rows = open_menu(icon, artifacts / "menu.png", rows=13)
-    assert not rows[6].grey and not rows[7].grey  # Refresh now, Open console for project-dev
+    menu, rows = open_menu(icon, artifacts / "menu.png", rows=14)
+    assert not rows[7].grey and not rows[8].grey  # Refresh now, Open console for project-dev
     publish(menu_picture(artifacts / "menu.png", menu, icon, artifacts / "tray-menu.png"),
             "tray-menu.png")
 
     # Open console: the browser gets the double's login URL for project-dev's role, in the
     # demo's region; its page says where a real console would open.
-    choose("Down", "Down", "Down", "Down", "Down")  # None, dev, prd, Refresh now, Open console
+    choose("Down", "Down", "Down", "Down", "Down", "Down")  # None, dev, prd, sso-dev,
+    # Refresh now, Open console
     opened = browser / "opened"
     url = harness.wait_until(lambda: opened.exists() and opened.read_text(), 30,
                              what="the browser asked to open the console")
@@ -366,7 +369,7 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     assert token not in run.log() and token not in run.proc.tail(200)
     harness.wait_until(lambda: "console opened for profile project-dev" in run.log(), 10,
                        what="the console's log line")
-    open_menu(icon, artifacts / "menu-after-console.png", rows=13)
+    open_menu(icon, artifacts / "menu-after-console.png", rows=14)
 
     # project-prd has no generate_token: a notification and the prompt.
     choose("Down", "Down", "Down")  # None, project-dev, project-prd
@@ -387,7 +390,7 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     harness.wait_until(lambda: not visible("zenity"), 10, what="the prompt to close")
     assert run.alive() and run.section() == dev  # the same line: it asks for project-prd now
     wait_for_tooltip("rolebar demo: Switching to project-prd: waiting for a one-time code")
-    _, rows = open_menu(icon, artifacts / "menu-code-needed.png", rows=14)
+    _, rows = open_menu(icon, artifacts / "menu-code-needed.png", rows=15)
     assert [r.grey for r in rows[:4]] == [True, True, True, False], rows
     choose("Down")  # Enter MFA code...
     prompt = wait_for_prompt()
@@ -410,7 +413,7 @@ def test_demo_end_to_end_takes_the_readme_pictures(
     # the folder given as --home is kept, as `rolebar demo --help` says.
     endpoint = str(run.state()["endpoint"])
     wait_for_tooltip(r"rolebar demo: project-prd: \d+ min left")
-    open_menu(icon, artifacts / "menu-quit.png", rows=13)
+    open_menu(icon, artifacts / "menu-quit.png", rows=14)
     choose("Up")  # from nothing selected, Up wraps to the last item: Quit
     assert run.proc.popen is not None
     assert run.proc.popen.wait(timeout=15) == 0, run.proc.tail()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import re
 import signal
 import subprocess
@@ -302,3 +303,33 @@ def test_the_try_line_works_in_a_terminal_without_the_venv_on_path(tmp_path: Pat
     finally:
         status, err = stop(proc)
     assert status == 0, err
+
+
+def test_the_demo_signs_in_to_its_sso_profile_itself(tmp_path: Path, home: Path) -> None:
+    """Next to the MFA profiles, an IAM Identity Center one that answers at once: the demo
+    did the browser step of the sign-in, and filed the token where the AWS CLI would."""
+    from rolebar.core import demosso
+    from rolebar.core.sso import SsoConfig, TokenCache
+
+    demo_home = tmp_path / "demo-home"
+    proc = start("--home", str(demo_home), "--role-lifetime", "900")
+    try:
+        wait_for_section(demo_home / ".aws" / "credentials", proc)
+        state = json.loads((demo_home / "double.json").read_text())
+        env = {**os.environ, **demo.DemoHome(demo_home).environment(state["endpoint"])}
+        listed = rolebar("profiles", env=env)
+        assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
+            "project-dev", "project-prd", demosso.PROFILE]
+        answer = rolebar("-j", demosso.PROFILE, env=env)
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout)["Version"] == 1
+        session = SsoConfig(
+            {}, {demosso.SESSION: {"sso_start_url": demosso.START_URL,
+                                   "sso_region": "us-east-1"}}, Path("config")).session(
+            demosso.SESSION)
+        token = TokenCache(demo_home / ".aws" / "sso" / "cache").load(session)
+        assert token is not None and token.renewable
+    finally:
+        status, err = stop(proc)
+    assert status == 0, err
+    assert "Traceback" not in err
