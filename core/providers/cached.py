@@ -152,14 +152,21 @@ class SessionEntry:
         return entry_name("session", device=self.device, key=self.key_id)
 
     def load(self, issued_after: float | None = None) -> Credentials | None:
-        entry = self.cache.load(self.name)
-        try:
-            session = Credentials.from_dict(entry) if entry else None
-        except (KeyError, TypeError, ValueError):
-            return None
-        if session is None or not session.usable(self.clock()):
-            return None
-        return session if issued_after is None or session.issued >= issued_after else None
+        return load_usable(self.cache, self.name, self.clock(), issued_after)
 
     def store(self, creds: Credentials) -> None:
         self.cache.store(self.name, {**creds.to_dict(), "device": self.device})
+
+
+def load_usable(cache: Cache, name: str, now: float,
+                issued_after: float | None = None) -> Credentials | None:
+    """Credentials that sign the next call (an MFA session, a chain's SSO role): still
+    usable at `now`, and issued after `issued_after` if given."""
+    entry = cache.load(name)
+    try:
+        creds = Credentials.from_dict(entry) if entry else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    if creds is None or not creds.usable(now):
+        return None
+    return creds if issued_after is None or creds.issued >= issued_after else None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rolebar.core.cache import Cache, entry_name
 from rolebar.core.credentials import Credentials
 from rolebar.core.providers.base import Call
+from rolebar.core.providers.cached import load_usable
 
 if TYPE_CHECKING:
     from rolebar.core.sso.config import SsoRole
@@ -55,14 +56,7 @@ class SsoEntry:
                           account=self.role.account_id, role=self.role.role_name)
 
     def load(self, issued_after: float | None = None) -> Credentials | None:
-        entry = self.cache.load(self.name)
-        try:
-            creds = Credentials.from_dict(entry) if entry else None
-        except (KeyError, TypeError, ValueError):
-            return None
-        if creds is None or not creds.usable(self.clock()):
-            return None
-        return creds if issued_after is None or creds.issued >= issued_after else None
+        return load_usable(self.cache, self.name, self.clock(), issued_after)
 
     def store(self, creds: Credentials) -> None:
         self.cache.store(self.name, creds.to_dict())
