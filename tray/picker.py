@@ -4,8 +4,9 @@
   (settings.json "pinned" and "recent", core/settings.py).
 - Every role in a group: by IAM Identity Center session (sso_session, or the older
   sso_start_url), then by account (from role_arn or sso_account_id), named by a
-  `rolebar_account_name` key in any of the account's profiles; roles with neither go to
-  "Other roles". Groups are worked out once per change of the AWS files' stamps.
+  `rolebar_account_name` key in any of the account's profiles (named accounts first);
+  roles with neither go to "Other roles". Groups are worked out once per change of the
+  AWS files' stamps.
 - "Choose role...": a searchable window in a subprocess (tray/chooser.py); its pick is
   posted back as a ("select", PROFILE) action.
 """
@@ -88,8 +89,10 @@ def group(profiles: Sequence[str], catalog: Catalog) -> tuple[Group, ...]:
         by_session.setdefault(_session(values), {}).setdefault(account, []).append(profile)
 
     def accounts(found: dict[str, list[str]]) -> tuple[Group, ...]:
-        titled = [(f"{names[a]} ({a})" if a in names else a, tuple(p)) for a, p in found.items()]
-        return tuple(Group(t, p) for t, p in sorted(titled, key=lambda g: g[0].lower()))
+        # Named accounts first, by name; then the others by id.
+        titled = sorted((a not in names, f"{names[a]} ({a})" if a in names else a, tuple(p))
+                        for a, p in found.items())
+        return tuple(Group(t, p) for _, t, p in titled)
 
     groups = [Group(f"SSO {s}", groups=accounts(found))
               for s, found in sorted(by_session.items(), key=lambda i: i[0] or "") if s]

@@ -567,8 +567,8 @@ def test_roles_are_grouped_by_sso_session_then_account_named_where_the_config_sa
     names = ("a-admin", "a-read", "b-read", "gone", "mfa-only", "sso-dev", "sso-ops")
     assert group(names, catalog) == (
         Group("SSO corp", groups=(Group("Tools (333333333333)", ("sso-dev", "sso-ops")),)),
-        Group("Accounts", groups=(Group("222222222222", ("b-read",)),
-                                  Group("Billing (111111111111)", ("a-admin", "a-read")))),
+        Group("Accounts", groups=(Group("Billing (111111111111)", ("a-admin", "a-read")),
+                                  Group("222222222222", ("b-read",)))),
         Group("Other roles", ("gone", "mfa-only")),
     )
 
