@@ -73,7 +73,7 @@ def sign_in(engine: Engine, profile: str, *, code: str | None = None,
 
 def check_role(plan: Plan) -> None:
     """Refuse a profile whose credentials the federation endpoint would refuse."""
-    if not plan.roles:
+    if not plan.roles and plan.sso is None:  # an SSO role's credentials are a role's
         raise not_a_role(plan.profile)
 
 
@@ -120,7 +120,7 @@ def target(plan: Plan, env: Mapping[str, str], region: str | None = None,
            destination: str | None = None) -> Target:
     check_role(plan)
     region = region or plan.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-    partition = partition_of(plan.roles[-1].role_arn, region)
+    partition = partition_of(plan.roles[-1].role_arn if plan.roles else None, region)
     if destination is not None and urlsplit(destination).scheme != "https":
         raise ConfigError("usage", "--destination must be an https URL")
     # Role chaining (a role assumed with role credentials): getSigninToken refuses a

@@ -17,7 +17,7 @@ from rolebar.core.engine import Engine
 from rolebar.core.profiles import Catalog
 from rolebar.core.service import EngineService
 from rolebar.core.state import Event, SignInNeed
-from tests.loopback.clients.awsdouble import CHAINED, SSO_DEV, device_sign_in
+from tests.loopback.clients.awsdouble import CHAINED, SSO_DEV, device_sign_in, visit
 from tests.loopback.clients.harness import wait_for
 from tests.loopback.clients.ssoworld import CONFIG, World, one_line_error, sso_setup
 
@@ -236,3 +236,15 @@ def test_status_and_doctor_show_the_sign_ins(world: World) -> None:
     assert "[sso-session nope]" in checks["profile broken"]["detail"]
     assert checks["profile sso-chained"]["status"] == "ok"
     assert doctor.returncode == 2  # the broken entries need a fix
+
+
+def test_the_console_opens_for_an_sso_role(world: World) -> None:
+    sign_in(world)
+    done = world.run("console", "--print", "sso-dev",
+                     env={"AWS_ENDPOINT_URL_SIGNIN": world.sso.endpoint})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{world.sso.endpoint}/federation?Action=login&")
+    status, page, _ = visit(done.stdout.strip())  # the console login, as the browser
+    assert status == 200, page
+    [login] = world.sso.double.services.federation.logins
+    assert "AWSReservedSSO_Developer" in login.role_arn
