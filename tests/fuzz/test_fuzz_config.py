@@ -96,9 +96,13 @@ def check_profiles(config: str, credentials: str, raw: bool) -> None:
             assert exc.exit_code == 2 and "\n" not in str(exc)
             continue
         assert isinstance(plan, Plan)
-        assert plan.route in ("session", "direct", "none")
-        assert plan.source.access_key_id and plan.source.secret_access_key
-        assert (plan.device is None) == (plan.route == "none")
+        assert plan.route in ("session", "direct", "none", "sso")
+        if plan.sso is None:
+            assert plan.source.access_key_id and plan.source.secret_access_key
+            assert (plan.device is None) == (plan.route == "none")
+        else:  # an IAM Identity Center role: no keys, no MFA session
+            assert plan.route == ("sso" if not plan.roles else
+                                  "none" if plan.device is None else "direct")
         plan.fingerprint  # noqa: B018 - must be computable for any plan
 
 
