@@ -39,10 +39,16 @@ def measure() -> list[dict[str, object]]:
         median = interleaved({
             "rolebar": ([str(rb / "bin" / "rolebar"), "profiles"], env),
             "botocore": ([py, "-c", listing], env),
+            "floor": ([py, "-c", "pass"], env),
         }, ROUNDS, warmup=1)
     return [{"name": f"`rolebar profiles`, {PROFILES} profiles", "value": median["rolebar"] * 1000,
              "unit": "ms",
              "baseline": f"botocore available_profiles {median['botocore'] * 1000:.0f} ms",
              "ratio": median["rolebar"] / median["botocore"],
              "note": f"median of {ROUNDS}; rolebar builds a plan per profile, botocore lists "
-                     "names"}]
+                     "names"},
+            {"name": f"`rolebar profiles`, {PROFILES} profiles, against the floor",
+             "value": median["rolebar"] * 1000, "unit": "ms",
+             "baseline": f"python -c pass {median['floor'] * 1000:.0f} ms",
+             "ratio": median["rolebar"] / median["floor"],
+             "note": "goal <= 8x (issue 13); the same interpreter, each run a new process"}]

@@ -134,29 +134,58 @@ def idle(env: dict[str, str], logs: Path, setup: Setup) -> tuple[float, int]:
 
 MENU_PROBE = f"""
 import json, time
+from pathlib import Path
+from rolebar.core.profiles import Catalog
 from rolebar.core.state import KeeperState, SectionState
-from rolebar.tray import menu
-from rolebar.tray.app import relabel_first_item, to_pystray
-import pystray
+from rolebar.tray import backend, menu
+from rolebar.tray.picker import Choices, group
+from rolebar.tray.widgets import relabel_first_item, to_pystray
+pystray = backend.import_pystray()
 profiles = tuple(f"profile-{{i:04d}}" for i in range({MENU_PROFILES}))
+catalog = Catalog({{p: {{"role_arn": f"arn:aws:iam::{{100000000000 + i // 5}}:role/r{{i}}",
+                        "source_profile": "base"}} for i, p in enumerate(profiles)}},
+                  (Path("config"), Path("credentials")), stamp=())
 now = time.time()
 sections = (SectionState("tray-managed", "profile-0007", "keys", "fresh", now + 3000, None),)
 state = KeeperState(sections, profiles, (), ())
 out = {{}}
-t0 = time.perf_counter(); items = menu.build(state, now, False)
-t1 = time.perf_counter(); descriptor = to_pystray(items, lambda a: None, lambda: "x")
-t2 = time.perf_counter()
-icon = pystray.Icon("bench", icon=None, menu=descriptor)
+t0 = time.perf_counter(); groups = group(profiles, catalog)
+t1 = time.perf_counter()
+choices = Choices(recent=profiles[:8], pinned=profiles[10:13], groups=groups)
+items = menu.build(state, now, False, choices=choices)
+t2 = time.perf_counter(); descriptor = to_pystray(items, lambda a: None, lambda: "x")
+t3 = time.perf_counter()
+icon = backend.icon_class()("bench", icon=None, menu=descriptor)
 gtk = []
 for _ in range(3):
-    t3 = time.perf_counter(); icon._menu_handle = icon._create_menu(descriptor)
-    gtk.append(time.perf_counter() - t3)
-t4 = time.perf_counter(); relabel_first_item(icon, "profile-0007: 49 min left")
-t5 = time.perf_counter()
-out.update(build=t1 - t0, pystray=t2 - t1, gtk=min(gtk), relabel=t5 - t4,
-           backend=type(icon).__module__, widgets=sum(1 for _ in icon._menu_handle))
+    t4 = time.perf_counter(); icon._menu_handle = icon._create_menu(descriptor)
+    gtk.append(time.perf_counter() - t4)
+top = icon._menu_handle.get_children()
+accounts = next(w for w in top if w.get_label() == "Accounts")
+t5 = time.perf_counter(); accounts.emit("select")
+t6 = time.perf_counter()
+account = accounts.get_submenu().get_children()[0]
+account.emit("select")
+t7 = time.perf_counter(); relabel_first_item(icon, "profile-0007: 49 min left")
+t8 = time.perf_counter()
+out.update(group=t1 - t0, build=t2 - t1, pystray=t3 - t2, gtk=min(gtk), relabel=t8 - t7,
+           accounts=t6 - t5, account=t7 - t6,
+           backend=next(c.__module__ for c in type(icon).__mro__
+                        if c.__name__ == "Icon" and c.__module__.startswith("pystray.")),
+           widgets=len(top), opened=len(accounts.get_submenu().get_children()))
 print(json.dumps(out))
 """
+
+
+def add_profiles(config: Path, count: int) -> None:
+    """`count` role profiles in 400 accounts, after the bench's own (none of them kept)."""
+    lines = []
+    for i in range(count):
+        lines += [f"[profile org-{i:04d}]",
+                  f"role_arn = arn:aws:iam::{100000000000 + i % 400}:role/r{i}",
+                  "source_profile = src-member", ""]
+    with config.open("a") as f:
+        f.write("\n" + "\n".join(lines))
 
 
 def menu_cost(env: dict[str, str]) -> dict[str, Any]:
@@ -184,19 +213,34 @@ def measure() -> list[Row]:
                         f"{cpu * 1000:.0f} ms CPU in {IDLE_SECONDS:.0f} s, one kept section "
                         "(generate_token, 1 h credentials), icon and keeper in one process"))
         rows.append(row("tray RSS", rss / 1024 / 1024, "MiB",
-                        "`rolebar tray` after a minute idle (GTK, PIL, botocore loaded)"))
+                        "`rolebar tray` after a minute idle, 3 profiles (GTK without OpenGL, "
+                        "PIL, botocore's STS client loaded; goal <= 50 MiB)"))
         cost = menu_cost(env)
         rows += [
+            row(f"picker grouping, {MENU_PROFILES} profiles", cost["group"] * 1000, "ms",
+                "tray/picker.py group(): 400 accounts from role_arn (once per change of the "
+                "AWS files)"),
             row(f"menu model, {MENU_PROFILES} profiles", cost["build"] * 1000, "ms",
-                "tray/menu.py build(): radio group in a Role submenu + Keep fresh checkboxes"),
+                "tray/menu.py build(): None, 11 roles on top, Accounts (lazy), Choose role..., "
+                "Pin; Keep fresh the same"),
             row(f"menu descriptors, {MENU_PROFILES} profiles", cost["pystray"] * 1000, "ms",
                 "pystray.Menu/MenuItem objects, built on the dispatcher thread"),
             row(f"menu widgets, {MENU_PROFILES} profiles", cost["gtk"] * 1000, "ms",
-                f"pystray {cost['backend'].rsplit('.', 1)[-1].lstrip('_')} backend's GTK menu "
+                f"{cost['widgets']} top-level widgets, pystray "
+                f"{cost['backend'].rsplit('.', 1)[-1].lstrip('_')} backend + LazyMenus "
                 "(icon thread; only when the menu's content changed), best of 3"),
+            row("menu: opening Accounts (400 accounts)", cost["accounts"] * 1000, "ms",
+                f"{cost['opened']} submenu widgets made when Accounts is first highlighted"),
+            row("menu: opening one account (5 roles)", cost["account"] * 1000, "ms",
+                "its radio items made when first highlighted"),
             row("status line relabel", cost["relabel"] * 1000, "ms",
                 "the minutes ticking down: one label set in place instead of a rebuild"),
         ]
+        add_profiles(setup.home / ".aws" / "config", MENU_PROFILES)
+        _, rss_big = idle(env, logs, setup)
+        rows.append(row(f"tray RSS, {MENU_PROFILES} more profiles", rss_big / 1024 / 1024, "MiB",
+                        f"as above with {MENU_PROFILES} role profiles in 400 accounts added "
+                        "(goal <= 60 MiB)"))
     return rows
 
 

@@ -1,7 +1,8 @@
 """The `rolebar` command.
 
 The top of this module imports only the standard library: `rolebar process` answers a
-cache hit through `fastpath` before argparse, logging or botocore are loaded. Everything
+cache hit through `fastpath` before argparse, logging or botocore are loaded, and
+`rolebar profiles` a listing of unchanged AWS files through `listing`. Everything
 else parses the command line, runs one command module and turns a `RolebarError` into the
 one `rolebar: ...` line of DESIGN.md section 5.
 """
@@ -28,6 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if (answer := fastpath.process(args[1:])) is not None:
             sys.stdout.write(answer + "\n")
+            return 0
+    if args[:1] == ["profiles"]:
+        from rolebar.core import listing
+
+        if (listed := listing.cached(args[1:])) is not None:
+            sys.stdout.write(listed)
             return 0
     from rolebar.core.commands import dispatch
 

@@ -139,10 +139,29 @@ class LeftClickMenu:
 # -- the platform's loop ----------------------------------------------------------------
 
 
+def import_pystray() -> Any:
+    """pystray, whose import starts GTK on Linux, with GDK's OpenGL off meanwhile.
+
+    GDK probes OpenGL when it opens the X display: Mesa's driver and LLVM, about 55 MiB of
+    the tray's resident memory, for an icon and a menu that never draw with it. GDK reads
+    GDK_GL then only, so it is set for the import alone: the processes the tray starts
+    (dialogs, the browser) get the environment as it was.
+    """
+    own = is_glib() and "GDK_GL" not in os.environ
+    if own:
+        os.environ["GDK_GL"] = "disable"
+    try:
+        import pystray
+    finally:
+        if own:
+            os.environ.pop("GDK_GL", None)
+    return pystray
+
+
 def check_backend() -> str | None:
     """None if pystray has a menu here; otherwise the one line to print."""
     try:
-        import pystray
+        pystray = import_pystray()
     except Exception as exc:  # pystray raises ImportError, Xlib display errors, ...
         if is_glib() and not has_display():
             return "tray: no display (DISPLAY is not set); use `rolebar keep` without one"

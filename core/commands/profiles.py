@@ -1,16 +1,17 @@
 """`rolebar profiles [--json]`: the profiles rolebar can assume.
 
 stdout stays a plain list (or JSON) for scripts, empty when there are none; a person
-reading an empty answer learns on stderr why, and what to try.
+reading an empty answer learns on stderr why, and what to try. The listing is kept until
+the AWS files change (listing.py): the next call prints it without parsing them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 
+from rolebar.core import listing
 from rolebar.core.client import connect
 from rolebar.core.profiles import none_found
 
@@ -22,16 +23,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    stamp = listing.settled()  # before the files are read: a change meanwhile shows
     engine = connect().engine
-    found = engine.profiles()
+    found = [asdict(p) for p in engine.profiles()]
     if not found:
         print(f"rolebar: {'; '.join(none_found(engine.env))}", file=sys.stderr)
-    if args.json:
-        print(json.dumps([asdict(p) for p in found], indent=2))
-        return 0
-    for p in found:
-        mfa = f"mfa {p.device}" if p.device else "no mfa"
-        token = ", generate_token" if p.has_code_command else ""
-        target = p.role_arn or (f"(SSO {p.sso})" if p.sso else "(MFA session)")
-        print(f"{p.name}\t{target}\t{mfa}{token}\t{p.route}")
+    sys.stdout.write(listing.text(found, args.json))
+    listing.store(stamp, found)  # the next `rolebar profiles` prints from it (cli.py)
     return 0
