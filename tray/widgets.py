@@ -113,8 +113,10 @@ class LazyMenus:
                 submenu.append(self._create_menu_item(child))
             submenu.show_all()
 
-        # Highlighting the item (pointer or arrow keys) comes before its submenu opens.
+        # Highlighting the item (pointer or arrow keys) comes before its submenu opens;
+        # a click activates it.
         widget.connect("select", fill)
+        widget.connect("activate", fill)
         submenu.connect("show", fill)
         widget.set_sensitive(descriptor.enabled)
         return widget
