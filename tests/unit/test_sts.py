@@ -19,6 +19,7 @@ from rolebar.core.sts import (
     translate,
 )
 from rolebar.core.stsdouble.wire import MSG_BAD_CODE, MSG_NOT_VALIDATED
+from tests.aging import settle
 
 SUBJECT = "profile dev"
 DENIED = ("User: arn:aws:iam::000000000000:user/member is not authorized to perform: "
@@ -172,6 +173,7 @@ def test_clients_are_boto3s_on_one_session_built_on_rolebars_parse(
     from rolebar.core.sts import Sts
 
     (home / ".aws" / "config").write_text(CONFIG)
+    settle(home / ".aws" / "config", ago=60)  # a file changed just now is read every time
     monkeypatch.setenv("AWS_PROFILE", "ghost")  # rolebar's clients name their own profile
     parsed: list[str] = []
     real = botocore.configloader.load_config
