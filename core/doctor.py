@@ -24,13 +24,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rolebar.core import paths
 from rolebar.core.codes import CommandCode, command_timeout
-from rolebar.core.errors import ConfigError
+from rolebar.core.errors import ConfigError, RolebarError
 from rolebar.core.interactive import has_display
 from rolebar.core.profiles import Catalog
+
+if TYPE_CHECKING:
+    from rolebar.core.sso.config import SsoSession
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -161,10 +164,26 @@ class Doctor:
             yield Check(exc.subject, "fail", exc.cause, "fix it in the AWS config file "
                         "(README: IAM Identity Center)")
         now = time.time()
-        for found in sign_ins(self.env, config=config):
+        for session, found in zip(config.sessions(), sign_ins(self.env, config=config),
+                                  strict=True):
             usable = found.expires is not None and (found.expires > now or found.renewable)
             yield Check(found.session, "ok" if usable else "warn", found.describe(now),
                         None if usable else f"run `{found.command}`")
+            if usable:
+                yield self.portal(session)
+
+    @staticmethod
+    def portal(session: SsoSession) -> Check:
+        """Whether the portal answers for a sign-in (one ListAccounts; never a secret)."""
+        from rolebar.core.sso.portal import answers
+
+        name = f"portal {session.subject}"
+        try:
+            count = answers(session)
+        except RolebarError as exc:
+            return Check(name, "warn", exc.cause, f"run `{session.login_command}` if it persists",
+                         exit_code=1)
+        return Check(name, "ok", f"answers: {count} account(s) for this sign-in")
 
     def token_commands(self, catalog: Catalog) -> Iterator[Check]:
         """Run each distinct generate_token once; say whether it printed 6 digits."""

@@ -43,6 +43,16 @@ def role_credentials(session: SsoSession, account: str, role: str, *,
         raise
 
 
+def answers(session: SsoSession, tokens: Tokens | None = None) -> int:
+    """How many accounts the portal lists for ``session``'s sign-in (one page): `doctor`'s
+    proof that the portal answers and takes the token. Raises a RolebarError otherwise."""
+    bearer = (tokens or Tokens()).token(session)
+    portal = clients.portal(session.region, session.profile, session.subject)
+    with translate(session.subject, clients.PORTAL):
+        answer = portal.list_accounts(accessToken=bearer.value, maxResults=100)
+    return len(answer.get("accountList", []))
+
+
 def _get(session: SsoSession, bearer: AccessToken, account: str, role: str,
          subject: str) -> Credentials:
     portal = clients.portal(session.region, session.profile, subject)

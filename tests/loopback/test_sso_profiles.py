@@ -236,6 +236,21 @@ def test_status_and_doctor_show_the_sign_ins(world: World) -> None:
     assert "[sso-session nope]" in checks["profile broken"]["detail"]
     assert checks["profile sso-chained"]["status"] == "ok"
     assert doctor.returncode == 2  # the broken entries need a fix
+    # The portal answered for the signed-in session (not asked for one never signed in).
+    portal = checks["portal sso-session corp"]
+    assert portal["status"] == "ok" and portal["detail"].startswith("answers: ")
+    assert "portal profile old-style" not in checks
+
+
+def test_doctor_says_when_the_portal_refuses_the_sign_in(world: World) -> None:
+    sign_in(world)
+    world.sso.double.services.revoke(refresh_only=False)  # signed out elsewhere
+    doctor = world.run("doctor", "--no-tray", "--json")
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    portal = checks["portal sso-session corp"]
+    assert portal["status"] == "warn", portal
+    assert "UnauthorizedException" in portal["detail"]
+    assert portal["hint"] == "run `rolebar login --sso-session corp` if it persists"
 
 
 def test_the_console_opens_for_an_sso_role(world: World) -> None:
