@@ -16,13 +16,24 @@ imported only when a call is made.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from rolebar.core.sso.config import SsoConfig, SsoRole, SsoSession
 from rolebar.core.sso.errors import SignInFailed, SignInNeeded, SsoError
 from rolebar.core.sso.portal import role_credentials
-from rolebar.core.sso.signin import SignInOptions, login
-from rolebar.core.sso.signout import logout
 from rolebar.core.sso.tokencache import CachedToken, TokenCache
 from rolebar.core.sso.tokens import AccessToken, Tokens, token
+
+# Sign-in and sign-out load http.server and friends: only for whoever signs in, not for
+# every engine that merely renews tokens (PEP 562).
+_LAZY = {"SignInOptions": "signin", "login": "signin", "logout": "signout"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["AccessToken", "CachedToken", "SignInFailed", "SignInNeeded", "SignInOptions",
            "SsoConfig", "SsoError", "SsoRole", "SsoSession", "TokenCache", "Tokens", "login",
