@@ -726,15 +726,20 @@ def test_only_rolebar_errors_escape(creds: Path, monkeypatch: pytest.MonkeyPatch
 ROUNDS = 200
 
 
-def _writer(path: str, name: str) -> None:
+EDITS = 20  # the editor's in-place edits that must land while the writers write
+
+
+def _writer(path: str, name: str, edits: Any) -> None:
     writer = SectionWriter(Path(path))
-    for i in range(ROUNDS):
-        while True:
-            try:
-                writer.write(name, {"aws_access_key_id": f"{name}-{i}", "region": "eu-west-1"})
-                break
-            except SectionError:  # the keeper retries too
-                time.sleep(0.01)
+    i = 0
+    # ROUNDS writes, and on (with the last values) until the editor has really run alongside.
+    while i < ROUNDS or edits.value <= EDITS:
+        try:
+            values = {"aws_access_key_id": f"{name}-{min(i, ROUNDS - 1)}", "region": "eu-west-1"}
+            writer.write(name, values)
+            i += 1
+        except SectionError:  # the keeper retries too
+            time.sleep(0.01)
 
 
 def _editor(path: str, stop: Any, bad: Any, edits: Any) -> None:
@@ -770,7 +775,8 @@ def test_two_writers_and_an_unlocked_editor(creds: Path) -> None:
         SectionWriter(creds).write(name, {"aws_access_key_id": "start"})
     stop, bad, edits = ctx.Event(), ctx.Value("i", 0), ctx.Value("i", 0)
     editor = ctx.Process(target=_editor, args=(str(creds), stop, bad, edits))
-    writers = [ctx.Process(target=_writer, args=(str(creds), n)) for n in ("rb-one", "rb-two")]
+    writers = [ctx.Process(target=_writer, args=(str(creds), n, edits))
+               for n in ("rb-one", "rb-two")]
     editor.start()
     for w in writers:
         w.start()
@@ -781,7 +787,7 @@ def test_two_writers_and_an_unlocked_editor(creds: Path) -> None:
     editor.join(30)
     assert editor.exitcode == 0
     assert bad.value == 0  # every file the editor read (rolebar's writes included) parsed
-    assert edits.value > 20  # it really ran alongside
+    assert edits.value > EDITS  # it really ran alongside
     text = creds.read_text()
     assert _parses(text)
     assert text.startswith("# shared file\n[other]\ncounter = ")
