@@ -130,9 +130,10 @@ class Server:
             if self._stopping.is_set():
                 conn.close()
                 return
-            # All slots taken: one frees within a request's time unless every connection
-            # waits in a handler (a code prompt); then this one is dropped, not queued.
-            if not self._slots.acquire(timeout=self._request_timeout):
+            # All slots taken: one frees within a request's time (twice that here, for
+            # the handlers' own start-up under load) unless every connection waits in a
+            # handler (a code prompt); then this one is dropped, not queued.
+            if not self._slots.acquire(timeout=2 * self._request_timeout):
                 log.warning("ipc: too many connections at once; dropped one")
                 conn.close()
                 continue
