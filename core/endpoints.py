@@ -10,6 +10,8 @@ configuration error that names the profile, the setting and the value.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,14 +55,36 @@ def check_sts_endpoint(profile: str, values: Mapping[str, Any], services: Mappin
                           "(https://host[:port])")
 
 
-def _is_url(url: str) -> bool:
-    """What botocore accepts as an endpoint, and an http(s) one."""
-    import botocore.utils
+# botocore's rules for an endpoint URL (utils.is_valid_endpoint_url or
+# is_valid_ipv6_endpoint_url), restated with the standard library: botocore.utils costs a
+# long-lived process 15 MiB, and the tray plans every profile. tests/unit/test_endpoints.py
+# holds this to botocore's own functions.
+_UNSAFE = frozenset("\t\r\n")  # urlsplit drops these silently; botocore refuses them
+_HOSTNAME = re.compile(r"((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))", re.I)
+_ZONE = re.compile(r"(?:%25|%)(?:[A-Za-z0-9._~-]|%[a-fA-F0-9]{2})+")
 
+
+def _is_url(url: str) -> bool:
+    """An http(s) URL whose host botocore takes: a DNS name, or an IPv6 address."""
+    if _UNSAFE.intersection(url):
+        return False
     try:
-        scheme = urlsplit(url).scheme
+        parts = urlsplit(url)
+        host = parts.hostname
     except ValueError:  # e.g. an unbalanced "[" in the host
         return False
-    return scheme in ("http", "https") and bool(
-        botocore.utils.is_valid_endpoint_url(url)
-        or botocore.utils.is_valid_ipv6_endpoint_url(url))
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    name = host[:-1] if host.endswith(".") else host
+    return (len(host) <= 255 and _HOSTNAME.fullmatch(name) is not None) or _is_ipv6(host)
+
+
+def _is_ipv6(host: str) -> bool:
+    address, percent, zone = host.partition("%")
+    if percent and not _ZONE.fullmatch(percent + zone):
+        return False
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return False
+    return True

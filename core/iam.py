@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from rolebar.core.credentials import Credentials, Keys, mask
 from rolebar.core.errors import StsError
-from rolebar.core.sts import CONNECT_TIMEOUT, READ_TIMEOUT, translate
+from rolebar.core.sdk import Client
+from rolebar.core.sts import translate
 
 if TYPE_CHECKING:
     from rolebar.core.sdk import Sdk
@@ -96,18 +97,7 @@ class Iam:
             raise IamError(subject, cause, exc.code, exc.status) from exc
 
     def _client(self, service: str, caller: Keys | Credentials) -> Any:
-        import botocore.config
-
         # No SDK retry: a CreateAccessKey retried after a lost answer makes a second key.
-        config = botocore.config.Config(connect_timeout=CONNECT_TIMEOUT,
-                                        read_timeout=READ_TIMEOUT,
-                                        retries={"mode": "standard", "total_max_attempts": 1})
-        sdk = self._sdk()
-        with translate(f"profile {self.profile}"), sdk.seen_from(self.profile) as seen:
-            region = seen.get_config_variable("region") or "us-east-1"
-            return sdk.boto3.client(
-                service, region_name=region, config=config,
-                aws_access_key_id=caller.access_key_id,
-                aws_secret_access_key=caller.secret_access_key,
-                aws_session_token=caller.session_token,
-            )
+        spec = Client(service, self.profile, keys=Client.keys_of(caller), attempts=1)
+        with translate(f"profile {self.profile}"):
+            return self._sdk().client(spec)

@@ -1,65 +1,73 @@
-"""The SDK behind every AWS client rolebar makes: a boto3 session on one botocore session
-per state of the AWS files.
+"""Every AWS client rolebar makes: described by plain values (`Client`), made by an SDK.
 
-The botocore session is built on the Catalog's parse (`Catalog.full_config`), so the
-config is read once per change of the files, by rolebar and botocore together. Each
-client names its profile (for its region and endpoint settings) and brings its own
-credentials or none (unsigned): no default credential chain is consulted, and
-`AWS_PROFILE` picks nothing. Import this module only where a client is made: it loads
-boto3 and botocore, which the cached `credential_process` path never does.
+Two SDKs answer the same two calls. `boto.LocalSdk` is boto3 in this process: what a
+command that ends soon uses. A process that lives all day (`rolebar keep`, the tray)
+calls `isolate()` first; from then on each call runs boto3 in a short-lived child
+(`sdkchild.ChildSdk`), so botocore's 30 MiB never stay resident beside the icon. Both
+read the same parse of the AWS files, resolve region and endpoint the same way, and fail
+with botocore's exceptions, which `sts.translate` and `sso.errors.translate` turn into
+rolebar errors. This module imports neither boto3 nor botocore.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
-
-import boto3.session
-import botocore.session
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from rolebar.core.credentials import Credentials, Keys
     from rolebar.core.profiles import Catalog
 
-# botocore sessions are not thread-safe, and a profile is chosen on the shared session
-# for the length of one client's creation: the keeper's jobs and the ipc thread share it.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Client:
+    """An AWS client as plain values, so that another process can make the same one.
+
+    `profile` is whose region and endpoint settings apply (never whose keys: those are
+    `keys`, or None for an unsigned client). `region` None is the profile's region as
+    the SDK resolves it, else us-east-1. `attempts` counts the SDK's own tries: 1 for a
+    call that carries a one-time code or makes something (a retry would repeat it).
+    """
+
+    service: str
+    profile: str | None
+    region: str | None = None
+    keys: tuple[str, str, str | None] | None = field(default=None, repr=False)
+    attempts: int = 2
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+
+    @staticmethod
+    def keys_of(caller: Keys | Credentials) -> tuple[str, str, str | None]:
+        return (caller.access_key_id, caller.secret_access_key, caller.session_token)
+
+
+class Sdk(Protocol):
+    def client(self, spec: Client) -> Any:
+        """A boto3 client for `spec`, or a stand-in that answers its methods the same."""
+        ...
+
+    def check(self, spec: Client) -> None:
+        """Raise what making the client would (an invalid region), without calling AWS."""
+        ...
+
+
 _LOCK = threading.Lock()
 _SDKS: dict[tuple[object, ...], Sdk] = {}
 _KEEP = 4  # files seen by one process: the user's, and a test's or the demo's
+_isolated = False
 
 
-class _Session(botocore.session.Session):  # type: ignore[misc] # botocore has no types
-    """A botocore session that takes its config from rolebar's parse of the files."""
-
-    def __init__(self, full_config: dict[str, Any]) -> None:
-        # No profile from AWS_PROFILE or AWS_DEFAULT_PROFILE: each client names its own.
-        super().__init__(session_vars={"profile": (None, None, None, None)})
-        self._parsed = full_config
-
-    @property
-    def full_config(self) -> dict[str, Any]:
-        return self._parsed
-
-
-class Sdk:
-    """boto3 on a botocore session for one state of the AWS files."""
-
-    def __init__(self, full_config: dict[str, Any]) -> None:
-        self.botocore = _Session(full_config)
-        self.boto3 = boto3.session.Session(botocore_session=self.botocore)
-
-    @contextlib.contextmanager
-    def seen_from(self, profile: str | None) -> Iterator[Any]:
-        """The botocore session as `profile` sees it (region, endpoints), held alone."""
-        with _LOCK:
-            self.botocore.set_config_variable("profile", profile)
-            yield self.botocore
-
-    def client(self, service: str, profile: str | None, **options: Any) -> Any:
-        """A boto3 client for `service` with `profile`'s settings; `options` as boto3's."""
-        with self.seen_from(profile):
-            return self.boto3.client(service, **options)
+def isolate() -> None:
+    """From now on, make AWS calls in a short-lived child: this process lives long."""
+    global _isolated
+    with _LOCK:
+        _isolated = True
+        _SDKS.clear()
 
 
 def sdk(catalog: Catalog) -> Sdk:
@@ -67,8 +75,16 @@ def sdk(catalog: Catalog) -> Sdk:
     key = (*map(str, catalog.files), *catalog.stamp)
     with _LOCK:
         found = _SDKS.get(key)
+        isolated = _isolated
     if found is None:
-        found = Sdk(catalog.full_config())
+        if isolated:
+            from rolebar.core.sdkchild import ChildSdk
+
+            found = ChildSdk(catalog.files)
+        else:
+            from rolebar.core.boto import LocalSdk
+
+            found = LocalSdk(catalog.full_config())
         with _LOCK:
             if len(_SDKS) >= _KEEP:
                 _SDKS.clear()

@@ -1,10 +1,10 @@
 """The STS calls and their errors, nothing else.
 
-Clients are boto3's, made from the engine's SDK session (sdk.py) with the plan's keys,
-never the SDK's default chain, so a shell with `AWS_PROFILE=tray-managed` cannot make
-rolebar call itself. The endpoint is still the one the SDK resolves
-(`AWS_ENDPOINT_URL_STS`, `endpoint_url`, regional endpoints). boto3 and botocore are
-imported only when a call is made.
+Clients are boto3's, made by the engine's SDK (sdk.py) with the plan's keys, never the
+SDK's default chain, so a shell with `AWS_PROFILE=tray-managed` cannot make rolebar call
+itself. The endpoint is still the one the SDK resolves (`AWS_ENDPOINT_URL_STS`,
+`endpoint_url`, regional endpoints). boto3 and botocore are imported only when a call is
+made, and in a long-lived process only by the child that makes it.
 """
 
 from __future__ import annotations
@@ -18,17 +18,12 @@ from typing import TYPE_CHECKING, Any
 from rolebar.core.credentials import Credentials, Keys, mask
 from rolebar.core.errors import ConfigError, StsError
 from rolebar.core.profiles import Catalog, RoleStep
+from rolebar.core.sdk import Client
 
 if TYPE_CHECKING:
     from rolebar.core.sdk import Sdk
 
 log = logging.getLogger(__name__)
-
-# A stalled STS costs a `credential_process` caller at most two tries of 10 s; the keeper
-# retries on its own schedule, with backoff.
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 10
-
 
 class InvalidCode(StsError):
     """STS rejected the one-time code (wrong, or already used)."""
@@ -80,10 +75,8 @@ class Sts:
 
     def check(self) -> None:
         """Configuration errors before any code is spent: a client must be buildable."""
-        import botocore.utils
-
-        with translate(f"profile {self.profile}"), self._sdk().seen_from(self.profile) as seen:
-            botocore.utils.validate_region_name(self._region(seen))
+        with translate(f"profile {self.profile}"):
+            self._sdk().check(Client("sts", self.profile, self.region))
 
     def get_session_token(self, keys: Keys, device: str, code: str, seconds: int) -> Credentials:
         log.info("profile %s: GetSessionToken for %s with %s", self.profile, device,
@@ -118,30 +111,16 @@ class Sts:
             raise refined from exc
         return _credentials(answer)
 
-    def _region(self, seen: Any) -> str:
-        return str(self.region or seen.get_config_variable("region") or "us-east-1")
-
     def _client(self, caller: Keys | Credentials, with_code: bool = False) -> Any:
         """A client with the caller's keys. A call that carries a one-time code is never
         retried by the SDK: a retry would send the same code again, and if the first try
-        reached STS the retry fails as a reused code (the engine asks for a new one)."""
-        import botocore.config
-
-        config = botocore.config.Config(
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": 1 if with_code else 2},
-        )
-        sdk = self._sdk()
-        with translate(f"profile {self.profile}"), sdk.seen_from(self.profile) as seen:
-            return sdk.boto3.client(
-                "sts",
-                region_name=self._region(seen),
-                aws_access_key_id=caller.access_key_id,
-                aws_secret_access_key=caller.secret_access_key,
-                aws_session_token=caller.session_token,
-                config=config,
-            )
+        reached STS the retry fails as a reused code (the engine asks for a new one).
+        A stalled STS costs a `credential_process` caller at most two tries of 10 s; the
+        keeper retries on its own schedule, with backoff."""
+        spec = Client("sts", self.profile, self.region, Client.keys_of(caller),
+                      attempts=1 if with_code else 2)
+        with translate(f"profile {self.profile}"):
+            return self._sdk().client(spec)
 
 
 def _process_sdk() -> Sdk:

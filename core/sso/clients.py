@@ -1,5 +1,5 @@
-"""boto3 clients for OIDC (`sso-oidc`) and the portal (`sso`), from the engine's SDK
-session (core/sdk.py): unsigned, as the SDKs make them, so no credential chain is
+"""boto3 clients for OIDC (`sso-oidc`) and the portal (`sso`), from the process's SDK
+(core/sdk.py): unsigned, as the SDKs make them, so no credential chain is
 consulted at all.
 
 The endpoints are the SDK's: `AWS_ENDPOINT_URL_SSO_OIDC` / `AWS_ENDPOINT_URL_SSO` (or
@@ -14,8 +14,6 @@ from typing import Any
 
 from rolebar.core.sso.errors import translate
 
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 10
 OIDC = "IAM Identity Center OIDC"
 PORTAL = "the IAM Identity Center portal"
 
@@ -34,16 +32,8 @@ def oidc_endpoint(client: Any) -> str:
 
 
 def _client(service: str, region: str, profile: str | None, subject: str, name: str) -> Any:
-    import botocore
-    import botocore.config
-
     from rolebar.core.profiles import Catalog
-    from rolebar.core.sdk import sdk
+    from rolebar.core.sdk import Client, sdk
 
-    config = botocore.config.Config(
-        signature_version=botocore.UNSIGNED, region_name=region,
-        connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-        retries={"mode": "standard", "total_max_attempts": 2},
-    )
     with translate(subject, name):
-        return sdk(Catalog.load()).client(service, profile, region_name=region, config=config)
+        return sdk(Catalog.load()).client(Client(service, profile, region))

@@ -13,6 +13,8 @@ Instructions go to ``say`` (stderr for the CLI); codes, tokens and secrets never
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 import webbrowser
 from collections.abc import Callable
@@ -35,13 +37,20 @@ DEFAULT_TIMEOUT = 600.0  # the CLI's: ten minutes for the browser to come back
 
 
 def open_browser(url: str) -> bool:
-    """webbrowser, with the loader path a frozen (PyInstaller) rolebar replaced restored."""
+    """webbrowser, with the loader path a frozen (PyInstaller) rolebar replaced restored:
+    the browser must load the system's libraries, not the ones bundled with rolebar."""
+    saved = os.environ.get("LD_LIBRARY_PATH_ORIG")  # PyInstaller keeps the original here
+    if not getattr(sys, "frozen", False) or "LD_LIBRARY_PATH" not in os.environ:
+        return webbrowser.open_new_tab(url)
+    ours = os.environ["LD_LIBRARY_PATH"]
+    if saved is None:
+        del os.environ["LD_LIBRARY_PATH"]
+    else:
+        os.environ["LD_LIBRARY_PATH"] = saved
     try:
-        from botocore.utils import original_ld_library_path
-    except ImportError:  # pragma: no cover - older botocore
         return webbrowser.open_new_tab(url)
-    with original_ld_library_path():
-        return webbrowser.open_new_tab(url)
+    finally:
+        os.environ["LD_LIBRARY_PATH"] = ours
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,16 @@ error after a code was asked for."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rolebar.core.endpoints import sts_endpoint
+from rolebar.core.endpoints import _is_url, sts_endpoint
 from rolebar.core.errors import ConfigError
 from rolebar.core.profiles import Catalog
 
@@ -78,3 +83,46 @@ def test_botocores_order_and_the_ignore_switch() -> None:
                         env) is None
     assert sts_endpoint(values, services, {**env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "TRUE"}
                         ) is None
+
+
+_HOST_PARTS = st.sampled_from(["a", "Z", "0", "9", "-", ".", "_", ":", "%", "%25", "[", "]",
+                               "ff", "::", "1.2.3.4", "eth0", "fe80", "\t", "\n", " ", "~",
+                               "xn--", "a" * 64, "@", "/", "?", "#"])
+_URLS = st.builds(lambda scheme, host, port: f"{scheme}://{host}{port}",
+                  st.sampled_from(["http", "https", "ftp", ""]),
+                  st.lists(_HOST_PARTS, max_size=8).map("".join),
+                  st.sampled_from(["", ":8080", ":x", "/path", ":65536"]))
+
+
+IPV6_HOSTS = ["::ffff:1.2.3.4", "1:2:3:4:5:6:7::", "fe80::1%eth0", "fe80::1%25", "::1%zz%",
+              "::1%25%41", "1:2:3:4:5:6:7:8:9", "::", "00001::", "1::2::3", "::256.1.1.1",
+              "FE80::A", "::1%", "::1%%41"]
+
+
+@pytest.mark.parametrize("host", IPV6_HOSTS)
+def test_ipv6_hosts_as_botocore_takes_them(host: str) -> None:
+    test_the_url_check_agrees_with_botocores.hypothesis.inner_test(url=f"http://[{host}]:80")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(url=st.one_of(_URLS, st.text(max_size=40)))
+def test_the_url_check_agrees_with_botocores(url: str) -> None:
+    """endpoints restates botocore's rule to keep botocore.utils out of the tray."""
+    import botocore.utils
+
+    try:
+        expected = urlsplit(url).scheme in ("http", "https") and bool(
+            botocore.utils.is_valid_endpoint_url(url)
+            or botocore.utils.is_valid_ipv6_endpoint_url(url))
+    except ValueError:
+        expected = False
+    assert _is_url(url) == expected
+
+
+def test_checking_urls_leaves_botocore_utils_unloaded() -> None:
+    code = ("import sys; from rolebar.core.endpoints import _is_url; "
+            "assert _is_url('http://[fe80::1%25eth0]:1') and not _is_url('x'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('botocore.u', 'urllib3'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
