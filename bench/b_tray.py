@@ -213,8 +213,8 @@ def measure() -> list[Row]:
                         f"{cpu * 1000:.0f} ms CPU in {IDLE_SECONDS:.0f} s, one kept section "
                         "(generate_token, 1 h credentials), icon and keeper in one process"))
         rows.append(row("tray RSS", rss / 1024 / 1024, "MiB",
-                        "`rolebar tray` after a minute idle, 3 profiles (GTK without OpenGL, "
-                        "PIL, botocore's STS client loaded; goal <= 50 MiB)"))
+                        "`rolebar tray` after a minute idle, 3 profiles (GTK without OpenGL "
+                        "and PIL loaded; botocore only in each call's child; goal <= 50 MiB)"))
         cost = menu_cost(env)
         rows += [
             row(f"picker grouping, {MENU_PROFILES} profiles", cost["group"] * 1000, "ms",

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,7 +54,7 @@ class Target:
 
 def sign_in(engine: Engine, profile: str, *, code: str | None = None,
             region: str | None = None, destination: str | None = None,
-            opener: Opener = urllib.request.urlopen) -> str:
+            opener: Opener | None = None) -> str:
     """The login URL for `profile`'s role (a secret: see the module's docstring)."""
     catalog = engine.catalog()
     values = catalog.values(profile)  # ProfileNotFound names the files
@@ -140,11 +138,14 @@ def session_duration(creds: Credentials, now: float, chained: bool) -> int | Non
 
 
 def signin_token(to: Target, creds: Credentials, duration: int | None,
-                 opener: Opener = urllib.request.urlopen) -> str:
+                 opener: Opener | None = None) -> str:
     """`getSigninToken`, as a form POST: the credentials never travel in a URL."""
     session = json.dumps({"sessionId": creds.access_key_id,
                           "sessionKey": creds.secret_access_key,
                           "sessionToken": creds.session_token})
+    import urllib.error  # here: http.client, email and ssl are no load for the tray
+    import urllib.request
+
     fields = {"Action": "getSigninToken", "Session": session}
     if duration is not None:
         fields["SessionDuration"] = str(duration)
@@ -153,7 +154,7 @@ def signin_token(to: Target, creds: Credentials, duration: int | None,
         headers={"Content-Type": "application/x-www-form-urlencoded"})
     subject = f"profile {to.profile}"
     try:
-        with opener(request, timeout=TIMEOUT) as answer:
+        with (opener or urllib.request.urlopen)(request, timeout=TIMEOUT) as answer:
             body = answer.read(64 * 1024)
     except urllib.error.HTTPError as exc:
         raise RolebarError(subject, f"the console sign-in endpoint answered HTTP {exc.code}"
@@ -171,7 +172,7 @@ def signin_token(to: Target, creds: Credentials, duration: int | None,
     return token
 
 
-def _said(exc: urllib.error.HTTPError, creds: Credentials) -> str:
+def _said(exc: Any, creds: Credentials) -> str:  # a urllib.error.HTTPError
     """What the endpoint said, unless it echoes anything we sent."""
     try:
         text = exc.read(600).decode("utf-8", "replace").strip()

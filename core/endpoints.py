@@ -10,7 +10,6 @@ configuration error that names the profile, the setting and the value.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -80,6 +79,8 @@ def _is_url(url: str) -> bool:
 
 
 def _is_ipv6(host: str) -> bool:
+    import ipaddress  # rare: most endpoints are names
+
     address, percent, zone = host.partition("%")
     if percent and not _ZONE.fullmatch(percent + zone):
         return False

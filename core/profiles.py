@@ -127,12 +127,12 @@ class Catalog:
         """The files as they stand; each is parsed again only when its stamp changed."""
         config, creds = paths.aws_config_file(env), paths.aws_credentials_file(env)
         stamp = stamps((config, creds))  # before reading: a change meanwhile shows next time
-        profiles: dict[str, dict[str, Any]] = {}
         parsed = load_config(config)
-        for name, values in parsed.get("profiles", {}).items():
-            profiles[name] = dict(values)
+        # The parse's own dicts, shared by every Catalog of this state of the files (and
+        # never changed); only a profile with keys in the credentials file gets a merged copy.
+        profiles: dict[str, dict[str, Any]] = dict(parsed.get("profiles", {}))
         for name, values in load_credentials(creds).items():
-            profiles.setdefault(name, {}).update(values)
+            profiles[name] = {**profiles.get(name, {}), **values}
         catalog = cls(profiles, (config, creds), dict(parsed.get("services", {})), env, stamp)
         catalog._blocks = {k: v for k, v in parsed.items() if k != "profiles"}
         return catalog

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rolebar.core import sdk
+
 # Leak hunt: every test is checked for secrets of the STS doubles (tests/leaks/plugin.py).
 pytest_plugins = ["tests.leaks.plugin"]
 
@@ -37,5 +39,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     runtime.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # A test that runs `keep` or the tray in-process isolates the SDK (sdk.isolate): not
+    # beyond that test.
+    monkeypatch.setattr(sdk, "_isolated", False)
+    monkeypatch.setattr(sdk, "_SDKS", {})
     os.umask(0o022)
     yield home

@@ -15,8 +15,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw
+from PIL import Image
+
+if TYPE_CHECKING:  # drawing is for `--write` (and a missing file): the tray only loads
+    from PIL import ImageDraw
 
 STATES = ("idle", "fresh", "refreshing", "needs_code", "error")
 SIZES = (16, 22, 24, 32, 48, 64)
@@ -33,7 +37,7 @@ COLOURS = {
 }
 WHITE = (255, 255, 255, 255)
 
-Glyph = Callable[[ImageDraw.ImageDraw, float], None]
+Glyph = Callable[["ImageDraw.ImageDraw", float], None]
 
 
 def _dash(draw: ImageDraw.ImageDraw, s: float) -> None:
@@ -79,6 +83,8 @@ GLYPHS: dict[str, Glyph] = {
 
 def draw_state(state: str, size: int) -> Image.Image:
     """The badge for `state`, `size` pixels square, drawn large and reduced once."""
+    from PIL import ImageDraw
+
     big = size * SUPERSAMPLE
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
@@ -95,6 +101,8 @@ def draw_state(state: str, size: int) -> Image.Image:
 
 def draw_app(size: int = APP_SIZE) -> Image.Image:
     """The application icon: a key on a dark rounded square (for menus and the .desktop)."""
+    from PIL import ImageDraw
+
     big = size * SUPERSAMPLE
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)

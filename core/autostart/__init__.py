@@ -14,23 +14,42 @@ PATH (common.py: ``tray_command``, and the entry files written through core/atom
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rolebar.core.autostart.common import tray_command
-from rolebar.core.autostart.launchd import LaunchAgent
-from rolebar.core.autostart.windows import (
-    APPROVED_ENABLED,
-    APPROVED_KEY,
-    RUN_KEY,
-    Registry,
-    WindowsRun,
-    windows_command_line,
-)
-from rolebar.core.autostart.xdg import XdgAutostart, desktop_exec, render_desktop_entry
 from rolebar.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rolebar.core.autostart.common import tray_command
+    from rolebar.core.autostart.launchd import LaunchAgent
+    from rolebar.core.autostart.windows import (
+        APPROVED_ENABLED,
+        APPROVED_KEY,
+        RUN_KEY,
+        Registry,
+        WindowsRun,
+        windows_command_line,
+    )
+    from rolebar.core.autostart.xdg import XdgAutostart, desktop_exec, render_desktop_entry
+
+# Each name's module, loaded on first use (PEP 562): the tray on Linux never loads the
+# macOS adapter's plistlib and XML parser, nor the Windows one.
+_LAZY = {
+    "tray_command": "common", "LaunchAgent": "launchd", "APPROVED_ENABLED": "windows",
+    "APPROVED_KEY": "windows", "RUN_KEY": "windows", "Registry": "windows",
+    "WindowsRun": "windows", "windows_command_line": "windows", "XdgAutostart": "xdg",
+    "desktop_exec": "xdg", "render_desktop_entry": "xdg",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+
 
 __all__ = [
     "APPROVED_ENABLED", "APPROVED_KEY", "RUN_KEY", "AutoStart", "LaunchAgent", "Registry",
@@ -90,9 +109,15 @@ def pick(
 ) -> AutoStart:
     """The adapter for ``platform``; the keyword arguments reach the one that uses them."""
     if platform == "darwin":
+        from rolebar.core.autostart.launchd import LaunchAgent
+
         return LaunchAgent(home=home, command=command)
     if platform == "win32":
+        from rolebar.core.autostart.windows import WindowsRun
+
         return WindowsRun(registry=registry, command=command)
     if platform.startswith(_XDG_PLATFORMS):
+        from rolebar.core.autostart.xdg import XdgAutostart
+
         return XdgAutostart(env=env, command=command)
     return Unsupported(platform)

@@ -29,7 +29,9 @@ class Parser(argparse.ArgumentParser):
         raise ConfigError("usage", message)
 
 
-def build_parser(commands: Sequence[str]) -> Parser:
+def build_parser(commands: Sequence[str], only: str | None = None) -> Parser:
+    """The parser for `commands`; with `only`, that command's alone (its module is the only
+    one loaded: `rolebar keep` and the tray live all day and need no other)."""
     parser = Parser(
         prog="rolebar",
         description="Keeps short-lived AWS credentials for MFA-protected roles fresh.",
@@ -38,7 +40,7 @@ def build_parser(commands: Sequence[str]) -> Parser:
     parser.add_argument("--version", action="version", version=f"rolebar {__version__}")
     parser.add_argument("--debug", action="store_true", help="log to stderr, show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in commands:
+    for name in [only] if only in commands else commands:
         module = importlib.import_module(f"rolebar.core.commands.{name}")
         module.add_parser(sub)
     return parser
@@ -71,7 +73,8 @@ def dispatch(args: list[str], commands: Sequence[str]) -> int:
     args = swrole_form(args, available)
     debug = "--debug" in args
     try:
-        parser = build_parser(available)
+        named = next((a for a in args if not a.startswith("-")), None)
+        parser = build_parser(available, only=named)
         ns = parser.parse_args(args)
         if not getattr(ns, "func", None):
             parser.print_help(sys.stderr)
