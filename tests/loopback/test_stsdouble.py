@@ -408,7 +408,8 @@ def test_aws_cli_get_caller_identity(world: World) -> None:
     assert as_role.returncode == 0, as_role.stderr
     assert json.loads(as_role.stdout)["Arn"] == (
         "arn:aws:sts::111111111111:assumed-role/developer/cli")
-    tampered = aws(world.user.access_key_id, "x" + world.user.secret_access_key[1:])
+    secret = world.user.secret_access_key
+    tampered = aws(world.user.access_key_id, ("y" if secret[0] == "x" else "x") + secret[1:])
     assert tampered.returncode != 0 and "SignatureDoesNotMatch" in tampered.stderr
 
 
