@@ -7,6 +7,7 @@ file. Answers are shared between callers: read them, never change them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import threading
@@ -66,35 +67,51 @@ def load_credentials(path: Path) -> dict[str, Any]:
     return _parse(path, config=False)
 
 
-# (path, config?) -> (stamp, parsed): a file is parsed again only when its stamp changed.
-_PARSED: dict[tuple[str, bool], tuple[Stamp | None, dict[str, Any]]] = {}
+# (path, config?) -> (stamp, digest, parsed): a file is parsed again only when it changed.
+_PARSED: dict[tuple[str, bool], tuple[Stamp | None, bytes, dict[str, Any]]] = {}
 _PARSE_LOCK = threading.Lock()
 
 
 def _parse(path: Path, *, config: bool) -> dict[str, Any]:
-    """botocore's reading of one AWS file. The answer is shared: read it, never change it."""
+    """botocore's reading of one AWS file. The answer is shared: read it, never change it.
+
+    An unchanged stamp is enough for a file that has settled; one changed in the last
+    two seconds may have changed again under the same stamp, so its bytes are compared
+    too (the keeper rewrites the credentials file, and a parse of thousands of profiles
+    costs far more than a read).
+    """
     if not _readable(path):  # every time: a file that can no longer be read says so
         return {}
     key = (str(path), config)
     with _PARSE_LOCK:  # one parse at a time: whoever waited takes the first one's
         stamp = _stamp(path)
-        if (hit := _PARSED.get(key)) is not None and hit[0] == stamp:
-            return hit[1]
+        hit = _PARSED.get(key)
+        if hit is not None and hit[0] == stamp and _settled(stamp):
+            return hit[2]
+        digest = _digest(path)  # read before the parse: a change during it shows next time
+        if hit is not None and hit[0] == stamp and hit[1] == digest:
+            return hit[2]
         parsed = _read(path, config=config)
         if len(_PARSED) >= 16:  # old homes and moved files (tests, AWS_CONFIG_FILE)
             _PARSED.clear()
-        if _settled(stamp):
-            _PARSED[key] = (stamp, parsed)
+        _PARSED[key] = (stamp, digest, parsed)
         return parsed
 
 
 # A file changed within this many ns may change again with the same size and mtime (the
-# clock behind mtime is coarse, and the AWS CLI rewrites in place): not cached until then.
+# clock behind mtime is coarse, and the AWS CLI rewrites in place).
 SETTLE_NS = 2_000_000_000
 
 
 def _settled(stamp: Stamp | None) -> bool:
     return stamp is None or time.time_ns() - stamp[2] > SETTLE_NS
+
+
+def _digest(path: Path) -> bytes:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return b""  # never equal to a digest: the parse says what is wrong
 
 
 def _read(path: Path, *, config: bool) -> dict[str, Any]:

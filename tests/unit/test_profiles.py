@@ -298,6 +298,29 @@ def test_a_file_changed_just_now_is_read_again_even_with_the_same_stamp(home: Pa
     assert Catalog.load().plan("project-dev").source.secret_access_key.startswith("new2/")
 
 
+def test_a_file_changed_just_now_is_parsed_once_while_its_bytes_stay(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the settling time the bytes are compared, not parsed again: a keeper that
+    just wrote the credentials file, or a tray started after the config was generated,
+    would otherwise parse thousands of profiles on every call."""
+    import botocore.configloader
+
+    catalog(home, SEED_CONFIG)  # written just now: not settled
+    parsed: list[str] = []
+    real = botocore.configloader.load_config
+    monkeypatch.setattr(botocore.configloader, "load_config",
+                        lambda path, *a, **k: parsed.append(path) or real(path, *a, **k))
+    for _ in range(3):
+        Catalog.load().plan("project-dev")
+    config = home / ".aws" / "config"
+    assert parsed == [str(config)]
+    mtime = config.stat().st_mtime_ns
+    config.write_text(textwrap.dedent(SEED_CONFIG).replace("developer", "developez"))
+    os.utime(config, ns=(mtime, mtime))  # same size, same tick: only the bytes differ
+    assert Catalog.load().plan("project-dev").roles[-1].role_arn.endswith("developez")
+    assert parsed == [str(config)] * 2
+
+
 def test_the_merged_config_is_botocores(home: Path) -> None:
     import botocore.session
 
