@@ -177,6 +177,31 @@ print(json.dumps(out))
 """
 
 
+# The floor under the tray's memory: pystray on the same backend, one icon from the
+# assets and a 12-item menu, nothing of rolebar's engine; its own VmRSS after a while.
+FLOOR_PROBE = """
+import threading, time
+from PIL import Image
+from rolebar.tray import backend, icons
+pystray = backend.import_pystray()
+menu = pystray.Menu(*(pystray.MenuItem(f"item {i}", lambda: None) for i in range(12)))
+icon = pystray.Icon("floor", icons.load("fresh"), "floor", menu)
+def measure():
+    time.sleep(20)
+    rss = next(l for l in open("/proc/self/status") if l.startswith("VmRSS:"))
+    print(int(rss.split()[1]) * 1024, flush=True)
+    icon.stop()
+threading.Thread(target=measure, daemon=True).start()
+icon.run(setup=lambda i: setattr(i, "visible", True))
+"""
+
+
+def floor_rss(env: dict[str, str]) -> int:
+    done = subprocess.run([PYTHON, "-c", FLOOR_PROBE], env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    return int(done.stdout.strip().splitlines()[-1])
+
+
 def add_profiles(config: Path, count: int) -> None:
     """`count` role profiles in 400 accounts, after the bench's own (none of them kept)."""
     lines = []
@@ -215,6 +240,10 @@ def measure() -> list[Row]:
         rows.append(row("tray RSS", rss / 1024 / 1024, "MiB",
                         "`rolebar tray` after a minute idle, 3 profiles (GTK without OpenGL "
                         "and PIL loaded; botocore only in each call's child; goal <= 50 MiB)"))
+        floor = floor_rss(env)
+        rows.append(row("tray RSS floor: a bare pystray icon", floor / 1024 / 1024, "MiB",
+                        "the same backend, Python, GTK and PIL with a 12-item menu and none of "
+                        "rolebar's engine: what any pystray tray costs here"))
         cost = menu_cost(env)
         rows += [
             row(f"picker grouping, {MENU_PROFILES} profiles", cost["group"] * 1000, "ms",

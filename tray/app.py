@@ -38,8 +38,7 @@ from rolebar.core.errors import RolebarError
 from rolebar.core.state import Event, KeeperState
 from rolebar.tray import keymenu
 from rolebar.tray import menu as menus
-from rolebar.tray.backend import (  # noqa: F401 - also this module's API (demo.py)
-    SETUP_HINT,
+from rolebar.tray.backend import (
     check_backend,
     install_glib_signals,
     is_glib,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from rolebar.tray import app
+from rolebar.tray import app, backend
 from rolebar.tray import menu as menus
 
 
@@ -31,14 +31,16 @@ class DemoTray(app.TrayApp):
 
 
 def backend_problem() -> str | None:
-    return app.check_backend()
+    return backend.check_backend()
 
 
 def main(banner: Sequence[str], seconds: float | None = None) -> int:
+    from rolebar.core import sdk
     from rolebar.core.client import serve
     from rolebar.tray import icons
     from rolebar.tray.notify import Notifier, default_sender
 
+    sdk.isolate()  # as the tray's
     engine = serve("tray", answers_codes=True)
     engine.start()
     try:
@@ -46,7 +48,7 @@ def main(banner: Sequence[str], seconds: float | None = None) -> int:
             notifier = Notifier(default_sender(str(icon_path)))
             tray = DemoTray(engine, autostart=None, notifier=notifier, banner=banner)
             if seconds is not None:  # for tests and screenshots: quit by itself
-                timer = threading.Timer(seconds, app.on_icon_thread, (tray.quit,))
+                timer = threading.Timer(seconds, backend.on_icon_thread, (tray.quit,))
                 timer.daemon = True
                 timer.start()
             try:

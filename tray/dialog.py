@@ -181,7 +181,11 @@ class Tk:
         root.bind("<KP_Enter>", ok)
         root.bind("<Escape>", cancel)
         root.protocol("WM_DELETE_WINDOW", cancel)
-        root.after(50, lambda: (root.lift(), entry.focus_force()))
+        def raise_and_focus() -> None:
+            root.lift()
+            entry.focus_force()
+
+        root.after(50, raise_and_focus)
         root.mainloop()
         return answer[0] if answer else None
 

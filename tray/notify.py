@@ -74,7 +74,7 @@ class DbusSender:
         try:
             if self._bus is None:
                 self._bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-            bus: Gio.DBusConnection = self._bus  # type: ignore[assignment]
+            bus: Gio.DBusConnection = self._bus
             answer = bus.call_sync(DBUS_NAME, DBUS_PATH, DBUS_NAME, method, args,
                                    GLib.VariantType(reply), Gio.DBusCallFlags.NONE,
                                    CALL_TIMEOUT_MS, None)

@@ -83,7 +83,7 @@ def relabel_first_item(icon: Any, text: str) -> bool:
     pystray 0.19.5 keeps the Gtk.Menu it built in `_menu_handle`; the descriptor's first
     item reads its text from TrayApp.status, so a later full rebuild shows the same.
     """
-    handle = getattr(icon, "_menu_handle", None)
+    handle: Any = getattr(icon, "_menu_handle", None)
     children = handle.get_children() if hasattr(handle, "get_children") else None
     if not children or not hasattr(children[0], "set_label"):
         return False
@@ -95,7 +95,7 @@ class LazyMenus:
     """Mixin for pystray's gtk icon: a LazyMenu's widgets are made when it first opens."""
 
     def _create_menu_item(self, descriptor: Any) -> Any:
-        action = getattr(descriptor, "_action", None)
+        action: Any = getattr(descriptor, "_action", None)
         if not is_lazy(action):
             return super()._create_menu_item(descriptor)  # type: ignore[misc]
         from gi.repository import Gtk
