@@ -1,6 +1,6 @@
 """`rolebar login [PROFILE | --sso-session NAME] [--device-code] [--no-browser]`: sign in
 to IAM Identity Center as the AWS CLI v2 does; the token serves rolebar, the AWS CLI and
-the SDKs alike.
+the SDKs alike, and a running engine (the tray, `rolebar keep`) uses it at once.
 
 With neither a profile nor a session, the one sign-in the config names is used. What to
 open goes to stderr; one line on stdout says until when the sign-in holds.
@@ -44,7 +44,17 @@ def run(args: argparse.Namespace) -> int:
     until = datetime.fromtimestamp(token.expires).astimezone().strftime("%Y-%m-%d %H:%M %Z")
     then = "is renewed as needed" if token.renewable else "cannot be renewed (sign in again then)"
     print(f"{session.subject}: signed in; the access token holds until {until} and {then}")
+    wake_the_running_engine()
     return 0
+
+
+def wake_the_running_engine() -> None:
+    """A tray or `rolebar keep` that waits for this sign-in tries again now, as after the
+    tray's own "Sign in to ...", not at its next try (minutes away after a backoff)."""
+    from rolebar.core import ipc
+
+    if ipc.call("refresh") is not None:
+        _say("the running engine refreshes its sections with the new sign-in")
 
 
 def chosen_session(profile: str | None, name: str | None) -> SsoSession:

@@ -213,6 +213,24 @@ def test_the_keeper_announces_a_sign_in_needed_ahead_of_time(world: World) -> No
     assert counts(world)["signin"] == 2  # the test's own two; the keeper opened nothing
 
 
+def test_rolebar_login_in_a_terminal_wakes_the_running_engine(world: World) -> None:
+    """The engine waits for a sign-in; the person runs `rolebar login` in a terminal, as
+    the notification says: the engine tries again at once (its own next try is minutes
+    away after a backoff), and the section serves the SSO role."""
+    assert world.run("select", "sso-dev", "--style", "keys").returncode == 0
+    service = EngineService("tray", engine=Engine(interactive=False, extra_sources=()))
+    service.start()
+    try:
+        wait_for(lambda: service.keeper.state().signins, 30, what="the sign-in need")
+        done = world.run("login", "--sso-session", "corp")
+        assert done.returncode == 0, done.stderr
+        assert "the running engine refreshes its sections" in done.stderr
+        wait_for(lambda: not service.keeper.state().signins, 10, what="the need cleared")
+        assert wait_for(lambda: fresh(world), 10, what="keys")
+    finally:
+        service.stop()
+
+
 def test_status_and_doctor_show_the_sign_ins(world: World) -> None:
     sign_in(world)
     status = world.run("status")
