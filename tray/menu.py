@@ -118,16 +118,18 @@ def describe(sec: SectionState | None, now: float) -> str:
 
 
 def tooltip(state: KeeperState, now: float) -> str:
-    # Windows cuts tooltips at 127 characters.
-    return f"rolebar: {describe(section(state), now)}"[:127]
+    # Windows cuts tooltips at 127 characters; the sign-in first, so it is never cut off.
+    signin = f"sign in to {state.signins[0].name}; " if state.signins else ""
+    return f"rolebar: {signin}{describe(section(state), now)}"[:127]
 
 
 _RANK = {"idle": 0, "fresh": 1, "refreshing": 2, "error": 3, "needs_code": 4}
 
 
 def icon_state(state: KeeperState) -> str:
-    """The worst health of any kept section; a pending code need wins over everything."""
-    if state.needs:
+    """The worst health of any kept section; a person needed (a code, or a sign-in that
+    cannot be renewed, even while the credentials still serve) wins over everything."""
+    if state.needs or state.signins:
         return "needs_code"
     worst = "idle"
     for sec in state.sections:

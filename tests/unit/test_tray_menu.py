@@ -12,7 +12,7 @@ import pytest
 
 from rolebar.core.codes import REUSED
 from rolebar.core.errors import ConfigError
-from rolebar.core.state import CodeNeed, Event, KeeperState, SectionState
+from rolebar.core.state import CodeNeed, Event, KeeperState, SectionState, SignInNeed
 from rolebar.tray import menu
 from rolebar.tray.app import TrayApp, active_keys, event_key
 from rolebar.tray.menu import SEPARATOR, Item
@@ -244,6 +244,16 @@ def test_tooltip_names_profile_and_time_left() -> None:
 def test_icon_state(sections: tuple[SectionState, ...], needs: tuple[CodeNeed, ...],
                     icon: str) -> None:
     assert menu.icon_state(state(*sections, needs=needs)) == icon
+
+
+def test_a_sign_in_needed_ahead_of_time_shows_on_the_icon_and_tooltip() -> None:
+    """The credentials still serve (the section is fresh), but only a person can renew the
+    sign-in: the icon asks for attention until the sign-in is done."""
+    need = SignInNeed("sso-session corp", "corp", "dev", "rolebar login --sso-session corp")
+    waiting = replace(state(sec()), signins=(need,))
+    assert menu.icon_state(waiting) == "needs_code"
+    assert menu.tooltip(waiting, NOW) == "rolebar: sign in to corp; dev: 47 min left"
+    assert menu.icon_state(state(sec())) == "fresh"
 
 
 def test_equal_states_give_equal_menus() -> None:
