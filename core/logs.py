@@ -102,3 +102,13 @@ def setup(debug: bool = False, *, to_file: bool = True) -> None:
         stderr.setFormatter(logging.Formatter("rolebar: debug: %(name)s: %(message)s"))
         stderr.addFilter(Redactor())
         root.addHandler(stderr)
+
+
+def stacks_on_request() -> None:
+    """`kill -USR1 PID` prints every thread's stack to stderr (names and lines, no values):
+    how to see where a long-lived process (keep, the tray) waits, should it ever hang."""
+    import faulthandler
+    import signal
+
+    if hasattr(signal, "SIGUSR1"):  # not on Windows
+        faulthandler.register(signal.SIGUSR1, all_threads=True)

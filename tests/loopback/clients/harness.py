@@ -57,6 +57,13 @@ class Keep:
             self.proc.send_signal(signum)
         try:
             code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)  # its threads' stacks, into the log
+            time.sleep(1)
+            tail = self.stderr()[-6000:]
+            assert_no_secret(tail, self.aws.secrets())
+            raise AssertionError(f"keep did not stop in {timeout:g} s; its stderr ends:\n"
+                                 f"{tail}") from None
         finally:
             self.kill()
         assert_no_secret(self.stderr(), self.aws.secrets())
