@@ -92,8 +92,9 @@ def _parse(path: Path, *, config: bool) -> dict[str, Any]:
         if hit is not None and hit[0] == stamp and hit[1] == digest:
             return hit[2]
         parsed = _read(path, config=config)
-        if len(_PARSED) >= 16:  # old homes and moved files (tests, AWS_CONFIG_FILE)
-            _PARSED.clear()
+        _PARSED.pop(key, None)
+        while len(_PARSED) >= 16:  # old homes and moved files (tests, AWS_CONFIG_FILE):
+            del _PARSED[next(iter(_PARSED))]  # the longest unparsed goes first
         _PARSED[key] = (stamp, digest, parsed)
         return parsed
 

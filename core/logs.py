@@ -111,4 +111,5 @@ def stacks_on_request() -> None:
     import signal
 
     if hasattr(signal, "SIGUSR1"):  # not on Windows
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # stderr with no fd
+            faulthandler.register(signal.SIGUSR1, all_threads=True)

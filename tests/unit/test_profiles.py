@@ -305,11 +305,12 @@ def test_a_file_changed_just_now_is_parsed_once_while_its_bytes_stay(
     would otherwise parse thousands of profiles on every call."""
     import botocore.configloader
 
-    catalog(home, SEED_CONFIG)  # written just now: not settled
     parsed: list[str] = []
     real = botocore.configloader.load_config
     monkeypatch.setattr(botocore.configloader, "load_config",
                         lambda path, *a, **k: parsed.append(path) or real(path, *a, **k))
+    (home / ".aws" / "config").write_text(textwrap.dedent(SEED_CONFIG))  # not settled
+    (home / ".aws" / "credentials").write_text(SEED_CREDENTIALS)
     for _ in range(3):
         Catalog.load().plan("project-dev")
     config = home / ".aws" / "config"
