@@ -89,7 +89,7 @@ def _parse(path: Path, *, config: bool) -> dict[str, Any]:
         if hit is not None and hit[0] == stamp and _settled(stamp):
             return hit[2]
         digest = _digest(path)  # read before the parse: a change during it shows next time
-        if hit is not None and hit[0] == stamp and hit[1] == digest:
+        if digest and hit is not None and hit[0] == stamp and hit[1] == digest:
             return hit[2]
         parsed = _read(path, config=config)
         _PARSED.pop(key, None)
@@ -112,7 +112,7 @@ def _digest(path: Path) -> bytes:
     try:
         return hashlib.sha256(path.read_bytes()).digest()
     except OSError:
-        return b""  # never equal to a digest: the parse says what is wrong
+        return b""  # no digest, no match: the parse says what is wrong
 
 
 def _read(path: Path, *, config: bool) -> dict[str, Any]:
