@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rolebar.core.cache import Cache, entry_name
 from rolebar.core.credentials import Credentials
+from rolebar.core.errors import RolebarError
 from rolebar.core.fastpath import answer_file, role_entry_name, stamps
 from rolebar.core.providers.base import Call, Provider
 
@@ -106,9 +107,22 @@ class RoleEntry:
 
     def _stamp(self, creds: Credentials, entry: dict[str, Any]) -> None:
         """The AWS files changed but not this plan: stamp the entry and its `.answer` twin
-        with the files as they are, so the fast path hits again."""
-        if entry.get("stamps") != stamps(self.plan.files):
-            self._write(creds, entry)
+        with the files as they are, so the fast path hits again.
+
+        Under the entry's lock, and only while it still holds these credentials: a fetch
+        that stored newer ones since they were read must not be overwritten with them (the
+        cache would hand the older credentials out again). A busy lock (a fetch under
+        way, or this very call holding it) skips the stamp: the next hit makes it.
+        """
+        if entry.get("stamps") == stamps(self.plan.files):
+            return
+        try:
+            with self.cache.lock(self.name, timeout=0):
+                current = self.raw()
+                if current is not None and current.get("AccessKeyId") == creds.access_key_id:
+                    self._write(creds, current)
+        except RolebarError as exc:
+            log.debug("%s: not stamped now (%s)", self.name, exc.cause)
 
     def _fresh(self) -> tuple[Credentials, dict[str, Any]] | None:
         if (entry := self.raw()) is None:

@@ -372,6 +372,27 @@ def test_restamp_says_so_when_nothing_is_cached_and_restamps_otherwise(rig: Rig)
     assert len(rig.world.calls) == 1  # nothing fetched
 
 
+def test_a_stale_restamp_never_puts_older_credentials_back(rig: Rig) -> None:
+    """The keeper re-stamps an entry after each write of the credentials file while a job
+    may be storing a newer fetch: the stamp read before that store must not overwrite it
+    (a new engine, or the next hit, would hand the older credentials out again)."""
+    old = rig.engine.credentials("plain")
+    plan = rig.engine.plan("plain")
+    entry = rig.engine.planner.role_entry(plan)
+    read = entry.raw()  # what a re-stamp read just before the store below
+    assert read is not None
+    rig.world.clock[0] += 1
+    new = rig.engine.credentials("plain", force=True)
+    assert new.access_key_id != old.access_key_id
+    credentials = rig.home / ".aws" / "credentials"
+    credentials.write_text(credentials.read_text() + "\n[tray-managed]\n")  # a section write
+    entry._stamp(old, read)  # the stale re-stamp lands now
+    assert rig.engine.cached("plain") == new
+    assert rig.engine.restamp("plain") is True  # a current one still stamps
+    answer = rig.home / "cache" / f"{entry.name}.answer"
+    assert answer.read_text().split("\n")[0].endswith(stamps(plan.files))
+
+
 def test_forget_drops_the_role_and_its_session(rig: Rig) -> None:
     rig.engine.credentials("dev")
     assert rig.engine.forget("dev") == 2
