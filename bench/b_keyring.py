@@ -11,21 +11,12 @@ bus; tests/keyringd.py).
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from bench.common import aws_setup, interleaved, log, rolebar_venv, sts_double
+from bench.common import aws_setup, interleaved, log, rolebar_venv, run, sts_double
 
 ROUNDS = 30
 READ = ("import keyring; assert keyring.get_password('rolebar', 'src-rb') is not None")
-
-
-def _run(argv: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr.strip()[-300:]}")
-    return done.stdout
 
 
 def measure() -> list[dict[str, object]]:
@@ -37,14 +28,14 @@ def measure() -> list[dict[str, object]]:
         service = keyringd.start(Path(setup.home) / "keyring", setup.env)
         try:
             env = service.env
-            _run([rolebar, "keys", "import", "src-rb"], env)
-            first = json.loads(_run([rolebar, "-t", setup.code("rb"), "-j", "rb-0"], env))
+            run([rolebar, "keys", "import", "src-rb"], env)
+            first = json.loads(run([rolebar, "-t", setup.code("rb"), "-j", "rb-0"], env))
             log(f"b_keyring: {ROUNDS} interleaved rounds, keyring up")
             up = interleaved({"floor": ([py, "-c", "pass"], env),
                               "read": ([py, "-c", READ], env)}, ROUNDS)
             service.kill_daemon()
             calls = len(double.calls)
-            hit = json.loads(_run([rolebar, "process", "rb-0"], env))
+            hit = json.loads(run([rolebar, "process", "rb-0"], env))
             if hit["AccessKeyId"] != first["AccessKeyId"] or len(double.calls) != calls:
                 raise RuntimeError("the cached path did not answer with the keyring gone")
             log(f"b_keyring: {ROUNDS} interleaved rounds, keyring daemon killed")

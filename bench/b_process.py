@@ -8,22 +8,21 @@ AssumeRole (to the loopback double here, so the network costs next to nothing).
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Sequence
 
-from bench.common import BENCH, aws_setup, awsume_venv, interleaved, log, rolebar_venv, sts_double
+from bench.common import (
+    BENCH,
+    aws_setup,
+    awsume_venv,
+    interleaved,
+    log,
+    rolebar_venv,
+    run,
+    sts_double,
+)
 
 ROUNDS = 40
 WARMUP = 3
 SLOW = {"awsume": 4, "botocore": 4}  # over a second each: fewer samples
-
-
-def _run(argv: Sequence[str], env: dict[str, str]) -> str:
-    done = subprocess.run(list(argv), env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr.strip()[-300:]}")
-    return done.stdout
 
 
 def measure() -> list[dict[str, object]]:
@@ -32,14 +31,14 @@ def measure() -> list[dict[str, object]]:
     with sts_double() as double, aws_setup(double, ["rb", "aw", "bc"]) as setup:
         env = setup.env
         # Prime each tool's cache with a code of its own device.
-        first = json.loads(_run([str(rb / "bin" / "rolebar"), "-t", setup.code("rb"), "-j",
+        first = json.loads(run([str(rb / "bin" / "rolebar"), "-t", setup.code("rb"), "-j",
                                  "rb-0"], env))
-        _run([str(aw / "bin" / "awsumepy"), "aw-0", "--mfa-token", setup.code("aw")], env)
-        _run([rb_py, str(BENCH / "botocore_cache.py"), "bc-0", setup.code("bc")], env)
+        run([str(aw / "bin" / "awsumepy"), "aw-0", "--mfa-token", setup.code("aw")], env)
+        run([rb_py, str(BENCH / "botocore_cache.py"), "bc-0", setup.code("bc")], env)
         # rolebar and botocore must answer from their caches with no STS call at all.
         calls = len(double.calls)
-        hit = json.loads(_run([str(rb / "bin" / "rolebar"), "process", "rb-0"], env))
-        _run([rb_py, str(BENCH / "botocore_cache.py"), "bc-0"], env)
+        hit = json.loads(run([str(rb / "bin" / "rolebar"), "process", "rb-0"], env))
+        run([rb_py, str(BENCH / "botocore_cache.py"), "bc-0"], env)
         if hit["AccessKeyId"] != first["AccessKeyId"] or len(double.calls) != calls:
             raise RuntimeError("rolebar or botocore did not answer from its cache")
         candidates = {

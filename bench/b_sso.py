@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import interleaved, log, rolebar_venv, scrubbed_env, sts_double
+from bench.common import interleaved, log, rolebar_venv, run, scrubbed_env, sts_double
 
 ROUNDS = 30
 KEPT_FOR, ROLE_LIFETIME, TOKEN_LIFETIME = 60, 20, 30
@@ -39,14 +39,6 @@ region = us-east-1
 sso_start_url = {START_URL}
 sso_region = us-east-1
 """
-
-
-def _run(argv: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr.strip()[-300:]}")
-    return done.stdout
 
 
 def _sign_in(double: object, home: Path) -> None:
@@ -96,12 +88,12 @@ def measure() -> list[dict[str, object]]:
                 double.endpoint  # type: ignore[attr-defined]
             double.services.sso.access_token_lifetime = TOKEN_LIFETIME  # type: ignore[attr-defined]
             _sign_in(double, home)
-            first = json.loads(_run([rolebar, "-j", "sso-dev"], env))
+            first = json.loads(run([rolebar, "-j", "sso-dev"], env))
             calls = double.counts["GetRoleCredentials"]  # type: ignore[attr-defined]
             log(f"b_sso: {ROUNDS} interleaved rounds")
             times = interleaved({"floor": ([py, "-c", "pass"], env),
                                  "cached": ([rolebar, "process", "sso-dev"], env)}, ROUNDS)
-            hit = json.loads(_run([rolebar, "process", "sso-dev"], env))
+            hit = json.loads(run([rolebar, "process", "sso-dev"], env))
             after = double.counts["GetRoleCredentials"]  # type: ignore[attr-defined]
             if hit["AccessKeyId"] != first["AccessKeyId"] or after != calls or calls != 1:
                 raise RuntimeError(f"the cached path called the portal ({calls} -> {after})")
@@ -128,7 +120,7 @@ def _kept(double: object, rolebar: str, env: dict[str, str]) -> list[dict[str, o
     from rolebar.core.timing import deadlines
 
     double.services.sso.role_lifetime = ROLE_LIFETIME  # type: ignore[attr-defined]
-    _run([rolebar, "forget"], env)
+    run([rolebar, "forget"], env)
     before = _counts(double)
     log(f"b_sso: keeping an SSO section for {KEPT_FOR} s")
     started = time.monotonic()

@@ -223,5 +223,14 @@ def interleaved(candidates: Mapping[str, tuple[Sequence[str], Mapping[str, str]]
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def run(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """A command's stdout; RuntimeError with the end of its stderr if it failed."""
+    done = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr.strip()[-300:]}")
+    return done.stdout
+
+
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -90,9 +90,16 @@ def connect(env: Mapping[str, str] | None = None, *, interactive: bool = False,
 
 
 def serve(kind: str, **options: Any) -> ServedEngine:
-    """The engine for this process to run (not started); `options` go to EngineService."""
+    """The engine for this process to run (not started); `options` go to EngineService.
+
+    A process that serves the engine lives all day (`keep`, the tray, the demo): its AWS
+    calls run in a short-lived child (botocore never stays loaded here), and SIGUSR1
+    prints its threads' stacks."""
+    from rolebar.core import logs, sdk
     from rolebar.core.service import EngineService
 
+    sdk.isolate()
+    logs.stacks_on_request()
     return ServedEngine(EngineService(kind, **options))
 
 

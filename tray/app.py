@@ -310,11 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"rolebar: {problem}\n")
         return 2
     try:
-        from rolebar.core import sdk
         from rolebar.core.client import serve
 
-        sdk.isolate()  # the tray lives all day: AWS calls in a child, botocore never here
-        logs.stacks_on_request()
         # answers_codes: this process answers code_needed events (notification + prompt),
         # so a `rolebar process` from an IDE gets its code through the tray.
         engine = serve("tray", answers_codes=True)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from rolebar.core.errors import RolebarError
+from rolebar.tray.underway import UnderWay
 
 log = logging.getLogger(__name__)
 
@@ -31,29 +32,18 @@ class Consoles:
         self._open_url = open_url
         self._report = report
         self.report = report  # shared with the tray's other threads (keymenu)
-        self._lock = threading.Lock()
-        self._under_way: set[str] = set()  # profiles whose sign-in has not returned yet
+        self._under_way = UnderWay("console")  # until the sign-in returns
 
     def open(self, profile: str) -> threading.Thread | None:
         """Start signing in as `profile`; None if a sign-in for it is already under way."""
-        with self._lock:
-            if profile in self._under_way:
-                log.info("tray: console for profile %s: a sign-in is already under way",
-                         profile)
-                return None
-            self._under_way.add(profile)
-        thread = threading.Thread(target=self._run, args=(profile,), daemon=True,
-                                  name="rolebar-console")
-        thread.start()
-        return thread
+        return self._under_way.start(profile, self._run)
 
     def _run(self, profile: str) -> None:
         try:
             try:
                 url = self._sign_in(profile)
             finally:
-                with self._lock:
-                    self._under_way.discard(profile)
+                self._under_way.done(profile)
             self._open_url(url, profile)
             log.info("tray: console opened for profile %s", profile)
         except RolebarError as exc:  # names the profile and the cause, never the URL

@@ -35,12 +35,10 @@ def backend_problem() -> str | None:
 
 
 def main(banner: Sequence[str], seconds: float | None = None) -> int:
-    from rolebar.core import sdk
     from rolebar.core.client import serve
     from rolebar.tray import icons
     from rolebar.tray.notify import Notifier, default_sender
 
-    sdk.isolate()  # as the tray's
     engine = serve("tray", answers_codes=True)
     engine.start()
     try:

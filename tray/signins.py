@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from rolebar.core.errors import RolebarError
+from rolebar.tray.underway import UnderWay
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +41,11 @@ class SignIns:
         self._sign_in = sign_in
         self._report = report
         self._done = done
-        self._lock = threading.Lock()
-        self._under_way: set[str] = set()
+        self._under_way = UnderWay("sign-in")
 
     def start(self, profile: str) -> threading.Thread | None:
         """Sign in for `profile`'s session; None if one is already under way for it."""
-        with self._lock:
-            if profile in self._under_way:
-                log.info("tray: sign-in for profile %s: already under way", profile)
-                return None
-            self._under_way.add(profile)
-        thread = threading.Thread(target=self._run, args=(profile,), daemon=True,
-                                  name="rolebar-signin")
-        thread.start()
-        return thread
+        return self._under_way.start(profile, self._run)
 
     def _run(self, profile: str) -> None:
         try:
@@ -69,5 +61,4 @@ class SignIns:
             self._report(f"signin {profile} failed", TITLE, f"profile {profile}: the sign-in "
                          "did not complete; see rolebar's log")
         finally:
-            with self._lock:
-                self._under_way.discard(profile)
+            self._under_way.done(profile)

@@ -121,10 +121,8 @@ class Refreshes:
 
 
 def headless(running: demo.Demo, seconds: float | None) -> int:
-    from rolebar.core import sdk
     from rolebar.core.client import Choice, serve
 
-    sdk.isolate()  # as `rolebar keep`
     engine = serve("demo")
     done = threading.Event()
 

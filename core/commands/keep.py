@@ -14,7 +14,7 @@ import sys
 import threading
 from types import FrameType
 
-from rolebar.core import interactive, logs, sdk
+from rolebar.core import interactive
 from rolebar.core.client import Choice, serve
 from rolebar.core.codes import TerminalPrompt
 from rolebar.core.errors import printable
@@ -45,8 +45,6 @@ def has_terminal() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     prompt = TerminalPrompt().get if has_terminal() else None
-    sdk.isolate()  # a keeper lives all day: AWS calls in a child, botocore never here
-    logs.stacks_on_request()
     engine = serve("keep", prompt=prompt)
     done = threading.Event()
 
